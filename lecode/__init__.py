@@ -1,0 +1,3 @@
+"""lecode: companion code for the book *Locally Elastic SDEs — an executable companion*."""
+
+__version__ = "0.1.0"
