@@ -1,0 +1,212 @@
+"""The :class:`Explorer` pattern shared by every chapter's interactive figure.
+
+Introduced in the preface (how to use explorers) and used in chapters 1–7.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .._validate import check_choice, check_int, check_real
+
+__all__ = ["Control", "Explorer", "time_update"]
+
+
+@dataclass(frozen=True)
+class Control:
+    """One control of an explorer: a slider (``kind`` "float", "int", "log") or a dropdown ("choice").
+
+    Parameters
+    ----------
+    name : str
+        Keyword passed to ``compute``.
+    label : str
+        Text shown next to the slider (may contain unicode such as ``α``).
+    default : float, int or str
+        Initial value; must lie in the allowed range.
+    minimum, maximum, step : float
+        Range and step of a slider (``kind="log"``: range of the value itself,
+        the slider moves in log10 steps of ``step``).
+    options : sequence
+        Allowed values for ``kind="choice"``.
+    """
+
+    name: str
+    label: str
+    default: Any
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    kind: str = "float"
+    options: tuple = field(default_factory=tuple)
+
+    def __post_init__(self):
+        check_choice("kind", self.kind, ("float", "int", "log", "choice"))
+        if self.kind == "choice":
+            if not self.options:
+                raise ValueError(f"control {self.name!r}: options must be non-empty for kind='choice'")
+            if self.default not in self.options:
+                raise ValueError(f"control {self.name!r}: default {self.default!r} is not among options {self.options!r}")
+            return
+        if self.minimum is None or self.maximum is None or self.step is None:
+            raise ValueError(f"control {self.name!r}: minimum, maximum and step are required for kind={self.kind!r}")
+        if not self.minimum < self.maximum:
+            raise ValueError(f"control {self.name!r}: minimum must be < maximum")
+        if self.kind == "log" and self.minimum <= 0:
+            raise ValueError(f"control {self.name!r}: a log slider needs minimum > 0")
+        self.validate(self.default)
+
+    def validate(self, value):
+        """Return ``value`` if this control can take it, else raise naming the control and its range."""
+        if self.kind == "choice":
+            return check_choice(self.name, value, self.options)
+        if self.kind == "int":
+            return check_int(self.name, value, minimum=int(self.minimum), maximum=int(self.maximum))
+        return check_real(self.name, value, minimum=self.minimum, maximum=self.maximum)
+
+    def make_widget(self):
+        """The ipywidgets control (imported lazily so headless use needs no front end)."""
+        import ipywidgets as w
+
+        style = {"description_width": "initial"}
+        layout = w.Layout(width="320px")
+        if self.kind == "choice":
+            return w.Dropdown(options=list(self.options), value=self.default, description=self.label,
+                              style=style, layout=layout)
+        if self.kind == "int":
+            return w.IntSlider(value=self.default, min=int(self.minimum), max=int(self.maximum),
+                               step=int(self.step), description=self.label, continuous_update=False,
+                               style=style, layout=layout)
+        if self.kind == "log":
+            return w.FloatLogSlider(value=self.default, base=10, min=math.log10(self.minimum),
+                                    max=math.log10(self.maximum), step=self.step, description=self.label,
+                                    continuous_update=False, style=style, layout=layout)
+        return w.FloatSlider(value=self.default, min=self.minimum, max=self.maximum, step=self.step,
+                             description=self.label, continuous_update=False, readout_format=".3g",
+                             style=style, layout=layout)
+
+
+class Explorer:
+    """An interactive figure: controls → ``compute`` → ``draw``.
+
+    Parameters
+    ----------
+    title : str
+        Figure title.
+    controls : sequence of Control
+        The sliders and dropdowns, in display order.
+    compute : callable
+        ``compute(**params) -> result``: pure, seeded, fast; the update logic
+        that tests call without a browser.
+    draw : callable
+        ``draw(result, axes, params)`` draws ``result`` into the list ``axes``
+        (one row of panels) without creating figures.
+    panels : sequence of dict, optional
+        Keyword arguments of ``Figure.add_subplot`` for each panel, e.g.
+        ``[{}, {"projection": "3d"}]``. Default: one ordinary panel.
+    panel_size : (float, float)
+        Width and height of one panel in inches.
+    """
+
+    def __init__(self, title: str, controls: Sequence[Control], compute: Callable[..., Any],
+                 draw: Callable[[Any, list, dict], None], *, panels: Sequence[dict] | None = None,
+                 panel_size: tuple[float, float] = (4.0, 3.2)):
+        self.title = title
+        self.controls = tuple(controls)
+        names = [c.name for c in self.controls]
+        if len(set(names)) != len(names):
+            raise ValueError(f"controls must have distinct names, got {names}")
+        self.compute = compute
+        self.draw = draw
+        self.panels = tuple(panels) if panels is not None else ({},)
+        self.panel_size = panel_size
+
+    # -- headless API -------------------------------------------------
+    @property
+    def defaults(self) -> dict:
+        """The default value of every control."""
+        return {c.name: c.default for c in self.controls}
+
+    def params(self, **changes) -> dict:
+        """Defaults updated with ``changes``; each value validated against its control."""
+        by_name = {c.name: c for c in self.controls}
+        unknown = set(changes) - set(by_name)
+        if unknown:
+            raise ValueError(f"unknown control(s) {sorted(unknown)}; this explorer has {sorted(by_name)}")
+        values = self.defaults
+        for name, value in changes.items():
+            values[name] = by_name[name].validate(value)
+        return values
+
+    def _new_figure(self, n_rows: int):
+        from matplotlib.figure import Figure
+
+        width = self.panel_size[0] * len(self.panels)
+        height = self.panel_size[1] * n_rows
+        fig = Figure(figsize=(width, height), layout="constrained")
+        axes = [[fig.add_subplot(n_rows, len(self.panels), r * len(self.panels) + j + 1, **kw)
+                 for j, kw in enumerate(self.panels)] for r in range(n_rows)]
+        return fig, axes
+
+    def figure(self, **changes):
+        """Compute and draw at the given control values; returns a matplotlib Figure (no pyplot state)."""
+        params = self.params(**changes)
+        result = self.compute(**params)
+        fig, axes = self._new_figure(1)
+        self.draw(result, axes[0], params)
+        fig.suptitle(self.title)
+        return fig
+
+    def small_multiples(self, name: str, values: Sequence, **fixed):
+        """Static figure for the website: one row of panels per value of control ``name``."""
+        values = list(values)
+        if not values:
+            raise ValueError("values must be a non-empty sequence")
+        fig, axes = self._new_figure(len(values))
+        for row, value in zip(axes, values):
+            params = self.params(**{**fixed, name: value})
+            self.draw(self.compute(**params), row, params)
+        fig.suptitle(self.title)
+        return fig
+
+    # -- interactive API ----------------------------------------------
+    def widget(self):
+        """An ipywidgets box: the controls above the figure, redrawn on every change."""
+        import ipywidgets as w
+        from IPython.display import display
+
+        controls = {c.name: c.make_widget() for c in self.controls}
+        out = w.Output()
+
+        def redraw(**values):
+            with out:
+                out.clear_output(wait=True)
+                display(self.figure(**values))
+
+        w.interactive_output(redraw, controls)
+        box = w.GridBox(list(controls.values()),
+                        layout=w.Layout(grid_template_columns="repeat(2, 340px)"))
+        return w.VBox([box, out])
+
+
+def time_update(explorer: Explorer, *, repeats: int = 7, render: bool = True, **changes) -> float:
+    """Median wall time in seconds of one explorer update (compute + draw, + PNG render if ``render``).
+
+    Used by ``benchmarks/bench_widgets.py``; never by timed assertions in tests.
+    """
+    repeats = check_int("repeats", repeats, minimum=1)
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fig = explorer.figure(**changes)
+        if render:
+            import io
+
+            fig.savefig(io.BytesIO(), format="png", dpi=72)
+        samples.append(time.perf_counter() - start)
+    return float(np.median(samples))
