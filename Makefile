@@ -1,0 +1,43 @@
+# Two commands set everything up from a fresh clone:
+#   make book   -> virtual environment, install, build the website into _build/html
+#   make test   -> the same environment, build, unit tests, notebook tests (nbval)
+# Other targets: make lab (JupyterLab on chapters/), make bench, make clean.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: book test unit nbval lab bench notebooks clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+	@echo "The website is in _build/html/index.html"
+
+unit: $(STAMP)
+	MPLBACKEND=Agg $(PY) -m pytest tests
+
+nbval: $(STAMP)
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-cell-timeout=600 \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters
+
+# The site tests in tests/ read the built book, so the build comes first.
+test: book unit nbval
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab chapters
+
+bench: $(STAMP)
+	for script in benchmarks/bench_*.py; do echo "== $$script"; MPLBACKEND=Agg $(PY) $$script || exit 1; done
+
+notebooks: $(STAMP)
+	$(PY) tools/run_notebooks.py --all
+
+clean:
+	rm -rf _build
