@@ -1,0 +1,197 @@
+"""The book as a whole: table of contents, notebook hygiene, built site.
+
+The site tests read ``_build/html``; ``make test`` builds the book first and
+sets ``LECODE_REQUIRE_SITE=1`` so that a missing site is a failure there
+(a plain ``pytest`` run without a build skips them with a reason).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE = ROOT / "_build" / "html"
+MAX_NOTEBOOK_BYTES = 1_500_000
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for key, value in node.items():
+                if key != "file":
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc.get("parts", toc.get("chapters", [])))
+    return files
+
+
+def chapter_notebooks() -> list[Path]:
+    return sorted(p for p in (ROOT / "chapters").glob("*.ipynb"))
+
+
+def source_of(entry: str) -> Path:
+    for suffix in (".ipynb", ".md"):
+        path = ROOT / f"{entry}{suffix}"
+        if path.exists():
+            return path
+    raise AssertionError(f"_toc.yml entry {entry!r} has no .ipynb or .md file")
+
+
+# -- table of contents ----------------------------------------------------
+
+def test_every_toc_entry_exists():
+    for entry in toc_files():
+        source_of(entry)
+
+
+def test_toc_has_no_duplicates():
+    files = toc_files()
+    assert len(files) == len(set(files)), f"duplicated entries in _toc.yml: {files}"
+
+
+def test_every_chapter_notebook_is_in_the_toc():
+    listed = {str(ROOT / f"{f}.ipynb") for f in toc_files()}
+    missing = [p.name for p in chapter_notebooks() if str(p) not in listed]
+    assert not missing, f"notebooks under chapters/ missing from _toc.yml: {missing}"
+
+
+def test_toc_parts_have_captions():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    assert toc["format"] == "jb-book"
+    for part in toc["parts"]:
+        assert part.get("caption"), f"a part of _toc.yml has no caption: {part}"
+
+
+# -- notebook hygiene -------------------------------------------------------
+
+@pytest.mark.parametrize("path", chapter_notebooks(), ids=lambda p: p.name)
+def test_notebook_hygiene(path):
+    assert path.stat().st_size < MAX_NOTEBOOK_BYTES, f"{path.name} is over 1.5 MB"
+    nb = json.loads(path.read_text())
+    assert "widgets" not in nb["metadata"], f"{path.name} stores widget state; run tools/run_notebooks.py"
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code, f"{path.name} has no code cell"
+    assert all(c.get("outputs") is not None for c in code)
+    assert any(c["outputs"] for c in code), f"{path.name} has no stored outputs for nbval to compare"
+    assert any("assert" in "".join(c["source"]) for c in code), f"{path.name} checks no claim with assert"
+    assert not any("sys.path" in "".join(c["source"]) for c in code), f"{path.name} manipulates sys.path"
+    counts = [c["execution_count"] for c in code if c["execution_count"] is not None]
+    assert counts == sorted(counts), f"{path.name} was not executed top to bottom"
+
+
+def _markdown(path: Path) -> str:
+    nb = json.loads(path.read_text())
+    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+
+
+@pytest.mark.parametrize("path", [p for p in chapter_notebooks() if re.match(r"\d\d_", p.name)
+                                  and not p.name.startswith("00_")], ids=lambda p: p.name)
+def test_chapter_anatomy(path):
+    """Objectives with a time estimate, a summary, >= 3 exercises each with a hidden solution."""
+    text = _markdown(path)
+    prefix = "ch" + path.name[:2]
+    assert re.search(r"learning objectives", text, re.I), f"{path.name}: no learning objectives"
+    assert re.search(r"\b\d+\s*(min|minutes|hour|hours)\b", text), f"{path.name}: no time estimate"
+    assert re.search(r"^#+ .*summary", text, re.I | re.M), f"{path.name}: no summary section"
+    exercises = re.findall(r"```\{exercise(?:-start)?\}[^\n]*\n:label: (\S+)", text)
+    assert len(exercises) >= 3, f"{path.name}: {len(exercises)} exercises, want >= 3"
+    assert all(label.startswith(prefix) for label in exercises), f"{path.name}: labels {exercises}"
+    solutions = re.findall(r"```\{solution(?:-start)?\} (\S+)", text)
+    assert set(solutions) >= set(exercises), f"{path.name}: exercises without a solution"
+    assert "dropdown" in text, f"{path.name}: solutions are not hidden in dropdowns"
+
+
+def test_labels_are_unique_across_the_book():
+    seen: dict[str, str] = {}
+    for path in chapter_notebooks():
+        for label in re.findall(r"^:label: (\S+)", _markdown(path), re.M):
+            assert label not in seen, f"label {label} in {path.name} and {seen[label]}"
+            seen[label] = path.name
+
+
+def test_widget_javascript_matches_ipywidgets_major_version():
+    """ipywidgets 8 pairs with @jupyter-widgets/html-manager 1.x (7 with 0.20.x)."""
+    import ipywidgets
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    urls = config["sphinx"]["config"]["nb_ipywidgets_js"]
+    manager = [u for u in urls if "html-manager@" in u]
+    assert len(manager) == 1
+    version = re.search(r"html-manager@(\d+)\.", manager[0]).group(1)
+    expected = {"8": "1", "7": "0"}[ipywidgets.__version__.split(".")[0]]
+    assert version == expected
+
+
+# -- the built site ---------------------------------------------------------
+
+def _require_site():
+    if not (SITE / "index.html").exists():
+        if os.environ.get("LECODE_REQUIRE_SITE"):
+            pytest.fail("the book is not built: run `make book` first")
+        pytest.skip("the book is not built (run `make book`); `make test` builds it first")
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(("href", attrs["href"]))
+        if tag in ("img", "script") and attrs.get("src"):
+            self.links.append(("src", attrs["src"]))
+        if tag == "link" and attrs.get("href"):
+            self.links.append(("href", attrs["href"]))
+
+
+def _parse(page: Path) -> _Links:
+    parser = _Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def test_site_has_a_page_for_every_toc_entry():
+    _require_site()
+    missing = [e for e in toc_files() if not (SITE / f"{e}.html").exists()]
+    assert not missing, f"no built page for {missing}"
+
+
+def test_site_has_no_broken_internal_link_or_image():
+    _require_site()
+    pages = sorted(SITE.rglob("*.html"))
+    parsed = {p: _parse(p) for p in pages}
+    broken = []
+    for page, info in parsed.items():
+        for kind, link in info.links:
+            url = urlparse(link)
+            if url.scheme or link.startswith("//") or link.startswith("mailto:"):
+                continue
+            target = (page.parent / unquote(url.path)).resolve() if url.path else page
+            if url.path and not target.exists():
+                broken.append(f"{page.relative_to(SITE)} -> {link}")
+                continue
+            if url.fragment and target.suffix == ".html" and target in parsed:
+                if unquote(url.fragment) not in parsed[target].ids:
+                    broken.append(f"{page.relative_to(SITE)} -> {link} (no such anchor)")
+    assert not broken, "broken internal links:\n" + "\n".join(broken[:50])
