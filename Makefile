@@ -28,7 +28,10 @@ nbval: $(STAMP)
 		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters
 
 # The site tests in tests/ read the built book, so the build comes first.
-test: book unit nbval
+test: book
+	LECODE_REQUIRE_SITE=1 MPLBACKEND=Agg $(PY) -m pytest tests
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-cell-timeout=600 \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab chapters
