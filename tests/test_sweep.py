@@ -1,0 +1,179 @@
+"""Tests of lecode.sweep: grids, seeding, executors, and the phase transition."""
+
+import pickle
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from lecode import LEModel, metrics, simulate
+from lecode.sweep import METRICS, SweepResult, sweep
+
+BASE = LEModel(3, 6, alpha=1.0, beta=0.5, sigma=0.2, gradient="identity")
+QUICK = dict(t_end=2.0, dt=0.1, n_trials=3, n_saves=3)
+
+
+def final_class_spread(traj):
+    """A module-level (picklable) callable metric: spread of the class means at t_end."""
+    return traj.class_means()[:, -1].std(axis=(-2, -1))
+
+
+def test_shapes_axes_and_values():
+    res = sweep(BASE, {"beta": [0.25, 0.5, 2.0], "sigma": [0.1, 0.3]}, "accuracy",
+                seed=0, **QUICK)
+    assert isinstance(res, SweepResult)
+    assert res.axes == ("beta", "sigma")
+    assert res.values == ((0.25, 0.5, 2.0), (0.1, 0.3))
+    assert res.results.shape == (3, 2, 3, 3)         # grid x trials x saves
+    assert res.times.shape == (3, 2, 3)
+    np.testing.assert_allclose(res.times[0, 0], [0, 1, 2])
+    assert res.mean().shape == (3, 2, 3)
+    assert res.std_error().shape == (3, 2, 3)
+    assert res.trial_axis == 2 and res.n_trials == 3 and res.grid_shape == (3, 2)
+    assert res.results[res.index(beta=0.5, sigma=0.3)].shape == (3, 3)
+
+
+def test_each_setting_equals_a_direct_simulation():
+    """Setting g is simulate(model.replace(...), seed=child g of SeedSequence(seed))."""
+    res = sweep(BASE, {"beta": [0.25, 2.0]}, "cross_entropy", seed=42, **QUICK)
+    children = np.random.SeedSequence(42).spawn(2)
+    for g, beta in enumerate([0.25, 2.0]):
+        traj = simulate(BASE.replace(beta=beta), 2.0, dt=0.1, n_trials=3, n_saves=3,
+                        seed=children[g])
+        np.testing.assert_array_equal(res.results[g], metrics.cross_entropy(traj.features))
+
+
+def test_zipped_axis_t_end_axis_and_empty_grid():
+    res = sweep(BASE, {("alpha", "beta"): [(1.0, 0.5), (2.0, 1.0)], "t_end": [1.0, 3.0]},
+                "min_margin", dt=0.1, n_trials=2, seed=1)
+    assert res.axes == ("alpha,beta", "t_end")
+    assert res.results.shape == (2, 2, 2, 2)
+    np.testing.assert_allclose(res.times[0, 1], [0.0, 3.0])
+    one = sweep(BASE, {}, "nc1", seed=1, **QUICK)
+    assert one.axes == () and one.results.shape == (3, 3)
+
+
+def test_every_named_metric_runs():
+    for name in METRICS:
+        res = sweep(BASE, {"beta": [0.5]}, name, seed=3, **QUICK)
+        assert res.results.shape[:3] == (1, 3, 3), name
+        assert np.all(np.isfinite(res.results)), name
+
+
+def test_serial_thread_and_process_pools_are_bit_identical():
+    kw = dict(seed=7, t_end=2.0, dt=0.1, n_trials=4, n_saves=3)
+    grid = {"beta": [0.25, 0.75, 1.5], "sigma": [0.1, 0.4]}
+    serial = sweep(BASE, grid, "is_separable", **kw)
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        threads = sweep(BASE, grid, "is_separable", executor=ex, **kw)
+    with ProcessPoolExecutor(max_workers=2) as ex:
+        procs = sweep(BASE, grid, "is_separable", executor=ex, **kw)
+        procs_ce = sweep(BASE, grid, "cross_entropy", executor=ex, **kw)
+        chunked = sweep(BASE, grid, "cross_entropy", executor=ex, trials_per_task=3, **kw)
+    np.testing.assert_array_equal(serial.results, threads.results)
+    np.testing.assert_array_equal(serial.results, procs.results)
+    assert serial.results.dtype == bool
+    # the float metric of the very same simulations, bit for bit
+    np.testing.assert_array_equal(procs_ce.results, sweep(BASE, grid, "cross_entropy", **kw).results)
+    # trial chunks: independent of the executor, but a different split of the random streams
+    np.testing.assert_array_equal(
+        chunked.results, sweep(BASE, grid, "cross_entropy", trials_per_task=3, **kw).results)
+    assert chunked.results.shape == procs_ce.results.shape
+
+
+def test_callable_metric_and_thread_pool():
+    kw = dict(seed=11, **QUICK)
+    a = sweep(BASE, {"beta": [0.5, 1.5]}, final_class_spread, **kw)
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        b = sweep(BASE, {"beta": [0.5, 1.5]}, final_class_spread, executor=ex, **kw)
+    assert a.results.shape == (2, 3)
+    assert a.metric == "final_class_spread"
+    np.testing.assert_array_equal(a.results, b.results)
+    with pytest.raises(ValueError, match="first axis is the trials"):
+        sweep(BASE, {"beta": [0.5]}, lambda traj: 1.0, **kw)
+
+
+def test_seeds_reproducible_and_distinct():
+    a = sweep(BASE, {"beta": [0.5, 0.5]}, "cross_entropy", seed=5, **QUICK)
+    b = sweep(BASE, {"beta": [0.5, 0.5]}, "cross_entropy", seed=5, **QUICK)
+    c = sweep(BASE, {"beta": [0.5, 0.5]}, "cross_entropy", seed=6, **QUICK)
+    np.testing.assert_array_equal(a.results, b.results)
+    assert not np.array_equal(a.results, c.results)
+    assert not np.array_equal(a.results[0], a.results[1])     # settings are independent
+    crn = sweep(BASE, {"beta": [0.5, 0.5]}, "cross_entropy", seed=5,
+                common_random_numbers=True, **QUICK)
+    np.testing.assert_array_equal(crn.results[0], crn.results[1])
+    fresh = sweep(BASE, {"beta": [0.5]}, "cross_entropy", seed=None, **QUICK)
+    again = sweep(BASE, {"beta": [0.5]}, "cross_entropy", seed=fresh.seed, **QUICK)
+    np.testing.assert_array_equal(fresh.results, again.results)
+    ss = np.random.SeedSequence(5)
+    d = sweep(BASE, {"beta": [0.5, 0.5]}, "cross_entropy", seed=ss, **QUICK)
+    e = sweep(BASE, {"beta": [0.5, 0.5]}, "cross_entropy", seed=ss, **QUICK)
+    np.testing.assert_array_equal(d.results, a.results)       # a SeedSequence is not consumed
+    np.testing.assert_array_equal(d.results, e.results)
+
+
+def test_result_helpers_and_pickling():
+    res = sweep(BASE, {"beta": [0.5, 1.5]}, "is_separable", seed=0, **QUICK)
+    np.testing.assert_array_equal(res.probability(), res.results.mean(axis=1))
+    back = pickle.loads(pickle.dumps(res))
+    np.testing.assert_array_equal(back.results, res.results)
+    ce = sweep(BASE, {"beta": [0.5]}, "cross_entropy", seed=0, **QUICK)
+    with pytest.raises(TypeError, match="boolean"):
+        ce.probability()
+    with pytest.raises(ValueError, match="not a grid axis"):
+        ce.index(gamma=1.0)
+    with pytest.raises(ValueError, match="not among"):
+        ce.index(beta=0.7)
+
+
+def test_validation():
+    with pytest.raises(ValueError, match="grid key 'bogus'"):
+        sweep(BASE, {"bogus": [1]}, "accuracy", **QUICK)
+    with pytest.raises(TypeError, match="grid"):
+        sweep(BASE, [("beta", [1])], "accuracy", **QUICK)
+    with pytest.raises(TypeError, match=r"grid\['beta'\]"):
+        sweep(BASE, {"beta": 0.5}, "accuracy", **QUICK)
+    with pytest.raises(ValueError, match=r"grid\['beta'\]"):
+        sweep(BASE, {"beta": []}, "accuracy", **QUICK)
+    with pytest.raises(ValueError, match="sigma"):
+        sweep(BASE, {"sigma": [0.1, -1.0]}, "accuracy", **QUICK)
+    with pytest.raises(ValueError, match="metric"):
+        sweep(BASE, {"beta": [1.0]}, "loss", **QUICK)
+    with pytest.raises(TypeError, match="metric"):
+        sweep(BASE, {"beta": [1.0]}, 3, **QUICK)
+    with pytest.raises(ValueError, match="t_end"):
+        sweep(BASE, {"t_end": [1.0]}, "accuracy", **QUICK)
+    with pytest.raises(TypeError, match="t_end"):
+        sweep(BASE, {"beta": [1.0]}, "accuracy", dt=0.1)
+    with pytest.raises(ValueError, match="n_trials"):
+        sweep(BASE, {"beta": [1.0]}, "accuracy", t_end=1.0, dt=0.1, n_trials=0)
+    with pytest.raises(TypeError, match="seed"):
+        sweep(BASE, {"beta": [1.0]}, "accuracy", seed=1.5, **QUICK)
+    with pytest.raises(TypeError, match="unexpected"):
+        sweep(BASE, {"beta": [1.0]}, "accuracy", n_saves_typo=3, **QUICK)
+    with pytest.raises(ValueError, match="twice"):
+        sweep(BASE, {"beta": [1.0], ("alpha", "beta"): [(1, 1)]}, "accuracy", **QUICK)
+    with pytest.raises(TypeError, match="model"):
+        sweep("model", {"beta": [1.0]}, "accuracy", **QUICK)
+
+
+def test_phase_transition_identity_variant():
+    """Identity LE-SDE, n >> p: class offsets grow like exp((alpha-beta) t/K) while the
+    within-class spread grows like sigma sqrt(t); at a long horizon P(separable) is
+    high for alpha > beta and low for alpha < beta (DESIGN.md section 3, item 4)."""
+    model = LEModel(3, 30, alpha=1.0, beta=0.5, sigma=0.3, gradient="identity")
+    res = sweep(model, {"beta": [0.25, 2.0]}, "is_separable", t_end=60.0, dt=0.25,
+                n_trials=8, n_saves=2, seed=2024, centre=True)
+    p_end = res.probability()[:, -1]
+    assert p_end[0] >= 0.85          # alpha > beta: separable
+    assert p_end[1] <= 0.15          # alpha < beta: not separable
+    assert np.all(res.probability()[:, 0] <= 0.15)   # the initial cloud is not
+
+
+def test_cover_theorem_few_points_always_separable():
+    """With N = Kn <= p + 1 points, separability says nothing: P = 1 even for alpha < beta."""
+    model = LEModel(3, 2, alpha=1.0, beta=2.0, sigma=0.3, gradient="identity", dim=6)
+    res = sweep(model, {"beta": [0.25, 2.0]}, "is_separable", t_end=20.0, dt=0.25,
+                n_trials=8, seed=1, centre=True)
+    assert np.all(res.probability() == 1.0)
