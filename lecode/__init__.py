@@ -2,3 +2,7 @@
 
 __version__ = "0.1.0"
 from . import metrics  # noqa: E402,F401
+from ._validate import NonFiniteError
+from .model import LEModel
+from .simulate import Trajectory, sgd_noise_sigma, simulate
+from . import exact
