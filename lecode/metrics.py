@@ -262,6 +262,8 @@ def accuracy(features, labels=None, readout=None) -> np.ndarray:
 # --------------------------------------------------------------------------
 
 _RANK_RTOL = 1e-9     # relative singular-value cut-off of the whitening step
+_SUBSET_MIN = 20     # cutting planes: first subset size, at least this many points
+_SUBSET_PER_DIM = 2  # ... and this many per (class, whitened dimension + 1)
 
 
 def _whiten(X: np.ndarray):
@@ -364,7 +366,7 @@ def _separable_one(X: np.ndarray, y: np.ndarray, W: np.ndarray | None, tol: floa
     L = Z @ ncc[0].T + ncc[1]
     own, rival = _label_logit_and_rival(L, y)
     order = np.argsort(own - rival, kind="stable")
-    m0 = min(N, max(30, 4 * (r + 1) * C))
+    m0 = min(N, max(_SUBSET_MIN, _SUBSET_PER_DIM * (r + 1) * C))
     active = np.zeros(N, bool)
     active[order[:m0]] = True
     for k in range(C):                    # every class represented
