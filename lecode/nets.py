@@ -285,6 +285,8 @@ class MLP:
 
     def _step(self, X: np.ndarray, y: np.ndarray, lr: float) -> np.ndarray:
         """Unvalidated SGD step (the hot loop of :func:`train`)."""
+        if len(X) == 1:
+            return self._step1(X[0], int(y[0]), lr)[None]
         hs, acts = self._forward(X)
         Z = hs[-1]
         if not np.all(np.isfinite(Z)):
@@ -301,6 +303,43 @@ class MLP:
                 b[l] -= g.sum(axis=0)
             g = g_next
         return Z
+
+    def _step1(self, x: np.ndarray, yi: int, lr: float) -> np.ndarray:
+        """Batch-size-1 SGD step on 1-D vectors (fewer temporaries than :meth:`_step`)."""
+        W, b = self.weights, self.biases
+        L, act, bias = self.n_layers, self.activation, self.bias
+        acts, hs = [x], []
+        a = x
+        for l in range(L):
+            h = W[l] @ a
+            if bias:
+                h += b[l]
+            hs.append(h)
+            if l < L - 1:
+                a = np.maximum(h, 0.0) if act == "relu" else (np.tanh(h) if act == "tanh" else h)
+                acts.append(a)
+        z = hs[-1]
+        zmax = z.max()
+        if not np.isfinite(zmax):
+            raise NonFiniteError(f"logits became non-finite during SGD; lower lr (got {lr})")
+        g = np.exp(z - zmax)
+        if not np.isfinite(g.sum()) or np.isnan(z).any():
+            raise NonFiniteError(f"logits became non-finite during SGD; lower lr (got {lr})")
+        g *= lr / g.sum()
+        g[yi] -= lr
+        for l in range(L - 1, -1, -1):
+            if l > 0:
+                g_next = g @ W[l]
+                if act == "relu":
+                    g_next *= hs[l - 1] > 0
+                elif act == "tanh":
+                    g_next *= 1.0 - acts[l] * acts[l]
+            W[l] -= np.outer(g, acts[l])
+            if bias:
+                b[l] -= g
+            if l > 0:
+                g = g_next
+        return z
 
     def param_jacobian(self, X) -> np.ndarray:
         """The Jacobian ``df_k(x_i)/dtheta``, shape (N, K, n_params).
