@@ -1,0 +1,177 @@
+"""Tests of lecode.experiments: the reduced runs against the stored full results.
+
+Each reduced run is a prefix of the stored full run (same data, same seeds,
+trials 0..T_r-1, steps up to ``steps_r``), so it is checked two ways:
+
+* prefix: its records equal the stored ones of the same trials and steps up to
+  float32 storage and summation-order differences (atol 0.02 on logits of
+  size 1-10; accuracies within 2 samples of 300);
+* statistics: the key facts the chapters rely on hold both in the reduced run
+  and in the stored results (tolerances in each test).
+
+Total time: about 20-30 s for the three reduced runs.
+"""
+
+import concurrent.futures
+
+import numpy as np
+import pytest
+
+from lecode import experiments as E
+
+
+@pytest.fixture(scope="module")
+def reduced():
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            if name == "digits":          # exercise the executor path
+                with concurrent.futures.ThreadPoolExecutor(2) as ex:
+                    cache[name] = E.run(name, reduced=True, executor=ex)
+            else:
+                cache[name] = E.run(name, reduced=True)
+        return cache[name]
+    return get
+
+
+def _stored(name):
+    try:
+        return E.load(name)
+    except FileNotFoundError:
+        pytest.skip(f"stored results for {name} not present (run python -m lecode.experiments {name})")
+
+
+# ---------------------------------------------------------------- config & io
+
+def test_config_reduced_is_prefix_of_full():
+    for name in E.EXPERIMENTS:
+        full, red = E.config(name), E.config(name, reduced=True)
+        assert red["trials"] < full["trials"] and red["steps"] < full["steps"]
+        assert red["full_steps"] == full["steps"]
+        assert set(red["record_steps"]) == {s for s in full["record_steps"] if s <= red["steps"]}
+        assert red["seed"] == full["seed"] and red["settings"] == full["settings"]
+    assert E.config("label_noise")["settings"] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    assert E.config("digits")["settings"] == [2, 3, 4, 5]
+
+
+def test_validation(tmp_path):
+    with pytest.raises(ValueError, match="name"):
+        E.config("cifar")
+    with pytest.raises(TypeError, match="reduced"):
+        E.config("digits", reduced="yes")
+    with pytest.raises(ValueError, match="name"):
+        E.run("mnist")
+    with pytest.raises(TypeError, match="executor"):
+        E.run("digits", reduced=True, executor=map)
+    with pytest.raises(FileNotFoundError, match="lecode.experiments"):
+        E.load("digits", path=tmp_path / "none.npz")
+    with pytest.raises(ValueError, match="workers"):
+        E.main(["digits", "--workers", "0"])
+
+
+def test_save_load_main(tmp_path, reduced, monkeypatch, capsys):
+    res = reduced("geomnist")
+    p = E.save(res, tmp_path / "g.npz")
+    back = E.load("geomnist", path=p)
+    assert set(back) == set(res)
+    assert np.array_equal(back["class_means"], res["class_means"])
+    assert int(back["cfg_seed"]) == 2021 and bool(back["cfg_reduced"])
+    monkeypatch.setattr(E, "run", lambda name, **kw: res)
+    assert E.main(["geomnist", "--reduced", "--out", str(tmp_path / "m.npz"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "wrote" in out and "val_acc" in out and (tmp_path / "m.npz").is_file()
+
+
+# ---------------------------------------------------------------- shared checks
+
+def _check_prefix(name, res, stored):
+    T = res["class_means"].shape[1]
+    R = len(res["record_steps"])
+    C = len(res["impact_steps"])
+    assert np.array_equal(stored["record_steps"][:R], res["record_steps"])
+    assert np.array_equal(stored["impact_steps"][:C], res["impact_steps"])
+    np.testing.assert_allclose(res["class_means"], stored["class_means"][:, :T, :R], atol=0.02)
+    np.testing.assert_allclose(res["val_acc"], stored["val_acc"][:, :T, :R], atol=2 / 300 + 1e-6)
+    np.testing.assert_allclose(res["alpha"], stored["alpha"][:, :T, :C], rtol=1e-2)
+    np.testing.assert_allclose(res["beta"], stored["beta"][:, :T, :C], rtol=1e-2)
+
+
+def _check_record_shapes(res):
+    S, T, R = res["val_acc"].shape
+    assert res["class_means"].shape[:3] == (S, T, R) and res["class_means"].dtype == np.float32
+    assert res["alpha"].shape == (S, T, len(res["impact_steps"]))
+    assert np.all(np.isfinite(res["train_loss"])) and np.all(np.isfinite(res["alpha"]))
+
+
+# ---------------------------------------------------------------- GeoMNIST (chapters 1, 6)
+
+def test_geomnist(reduced):
+    res, st = reduced("geomnist"), _stored("geomnist")
+    _check_record_shapes(res)
+    _check_prefix("geomnist", res, st)
+    # local elasticity: same-class NTK impact above cross-class at every checkpoint
+    assert np.all(res["alpha"] > res["beta"]) and np.all(st["alpha"] > st["beta"])
+    # training works: the stored full runs end with validation accuracy >= 0.95 on average
+    assert E.summary(st)["val_acc"][0] >= 0.95
+    # the reduced trials' mean accuracy at their last step is within 4 standard errors
+    # (trial-to-trial spread of the stored runs at that step, T_r trials) of the stored mean
+    r = len(res["record_steps"]) - 1
+    acc_st = st["val_acc"][0, :, r].astype(float)
+    tol = max(4 * acc_st.std() / np.sqrt(res["val_acc"].shape[1]), 0.02)
+    assert abs(res["val_acc"][0, :, r].mean() - acc_st.mean()) <= tol
+    # the class means separate: positive projection on the simplex directions
+    assert E.summary(res)["separation"][0] > 0.5
+    # one trial's detailed logits are stored for the R^3 pictures of chapter 6
+    assert st["probe_logits"].shape[0] == len(st["record_steps"])
+    assert st["sampled_logits"].shape == (int(st["cfg_steps"]), 3)
+
+
+# ---------------------------------------------------------------- label noise (chapter 7)
+
+def _zero_crossing(p, sep):
+    """First p where the piecewise-linear interpolation of sep(p) crosses zero."""
+    for i in range(len(p) - 1):
+        if sep[i] > 0 >= sep[i + 1]:
+            return p[i] + (p[i + 1] - p[i]) * sep[i] / (sep[i] - sep[i + 1])
+    return np.nan
+
+
+def test_label_noise(reduced):
+    res, st = reduced("label_noise"), _stored("label_noise")
+    _check_record_shapes(res)
+    _check_prefix("label_noise", res, st)
+    p = res["settings"]
+    assert np.allclose(p, np.round(np.arange(9) * 0.1, 1))
+    # the fraction of corrupted labels is round(p n_k)/n_k exactly
+    assert np.allclose(res["noise_fraction"][:, 0], p, atol=1e-3)
+    for r in (res, st):
+        sm = E.summary(r)
+        # separation of the true classes along u_k changes sign between p = 0.5
+        # and p = 0.8, near the model's p = (K-1)/K = 2/3 (the force factor
+        # 1 - 3p/2 is -0.05 at p = 0.7, so the crossing is located to +-0.1)
+        assert np.all(sm["separation"][p <= 0.5] > 0) and sm["separation"][-1] < 0
+        assert 0.55 <= _zero_crossing(p, sm["separation"]) <= 0.75
+        # validation accuracy (true labels) falls from near 1 to below chance
+        assert sm["val_acc"][0] > 0.85 and sm["val_acc"][-1] < 1 / 3
+        assert np.corrcoef(p, sm["val_loss"])[0, 1] > 0.9
+        # the NTK stays locally elastic by true class: alpha-hat > beta-hat for every p
+        assert np.all(sm["alpha_minus_beta"] > 0)
+
+
+# ---------------------------------------------------------------- digits (chapter 6)
+
+def test_digits(reduced):
+    res, st = reduced("digits"), _stored("digits")
+    _check_record_shapes(res)
+    _check_prefix("digits", res, st)
+    assert np.array_equal(res["settings"], [2, 3, 4, 5])
+    sm_st = E.summary(st)
+    assert np.all(sm_st["val_acc"] > 0.9) and np.all(sm_st["alpha_minus_beta"] > 0)
+    sm = E.summary(res)
+    assert np.all(sm["val_acc"] > 0.85) and np.all(sm["separation"] > 0)
+    # K classes: class_means padded with NaN beyond K
+    assert np.isnan(st["class_means"][0, 0, 0, 2:, :]).all()
+    assert not np.isnan(st["class_means"][3, 0, 0]).any()
+    for K in (2, 3, 4, 5):
+        assert st[f"sampled_logits_K{K}"].shape == (int(st["cfg_steps"]), K)
