@@ -273,15 +273,17 @@ def _whiten(X: np.ndarray):
     on the hull. ``r = 0`` when all points coincide (to rounding).
     """
     N, p = X.shape
-    c = X.mean(axis=0)
-    Xc = X - c
+    top = np.max(np.abs(X)) if X.size else 0.0
+    if top > 0:                     # separability is scale-invariant; avoid overflow
+        X = X / top
+    c = X.mean(axis=0) * top
+    Xc = X - X.mean(axis=0)
     U, s, Vt = np.linalg.svd(Xc, full_matrices=False)
-    scale = np.max(np.abs(X)) if X.size else 0.0
-    floor = 100.0 * np.sqrt(N * p) * np.finfo(float).eps * scale
+    floor = 100.0 * np.sqrt(N * p) * np.finfo(float).eps * (1.0 if top > 0 else 0.0)
     cut = max(_RANK_RTOL * (s[0] if s.size else 0.0), floor)
     r = int(np.sum(s > cut)) if s.size else 0
     Z = U[:, :r] * np.sqrt(N)
-    T = Vt[:r].T * (s[:r] / np.sqrt(N))
+    T = Vt[:r].T * (s[:r] * top / np.sqrt(N))
     return Z, c, T
 
 
@@ -545,6 +547,10 @@ def neural_collapse(features, labels=None, readout=None) -> NeuralCollapse:
     Wm = np.eye(K) if W is None else W
     N = K * n
     batch = x.shape[:-3]
+    # every statistic is invariant to positive scaling of the features: divide
+    # by the largest entry of each configuration so that nothing overflows
+    top = np.max(np.abs(x), axis=(-3, -2, -1), keepdims=True)
+    x = x / np.where(top > 0, top, 1.0)
     h = x.reshape(batch + (N, p))
     if lab is None:
         mu = x.mean(axis=-2)                                    # (..., K, p)
@@ -563,7 +569,7 @@ def neural_collapse(features, labels=None, readout=None) -> NeuralCollapse:
 
     # NC1 through the SVD of M^T: Sigma_B^+ = K V S^-2 V^T on the kept directions
     # a centred mean at rounding level of the features counts as zero
-    floor = 64 * np.finfo(float).eps * np.sqrt(K * p) * np.max(np.abs(h), axis=(-2, -1))
+    floor = 64 * np.finfo(float).eps * np.sqrt(K * p) * (top[..., 0, 0, 0] > 0)
     _, s, Vt = np.linalg.svd(Mt, full_matrices=False)           # s (..., m), Vt (..., m, p)
     smax = s[..., :1]
     keep = (s > 1e-10 * smax) & (s > floor[..., None])
@@ -596,7 +602,8 @@ def neural_collapse(features, labels=None, readout=None) -> NeuralCollapse:
     nc3 = np.where(ok, nc3, nan)
 
     pred = np.argmax(h @ Wm.T, axis=-1)                          # (..., N)
-    d2 = np.sum((h[..., :, None, :] - mu[..., None, :, :]) ** 2, axis=-1)   # (..., N, K)
+    # argmin_k |h - mu_k|^2 = argmin_k (|mu_k|^2 - 2 h.mu_k), without (N, K, p) temporaries
+    d2 = np.sum(mu * mu, axis=-1)[..., None, :] - 2.0 * (h @ np.swapaxes(mu, -1, -2))
     ncc = np.argmin(d2, axis=-1)
     nc4 = np.mean(pred != ncc, axis=-1)
     return NeuralCollapse(nc1=nc1, nc2_equinorm=equinorm, nc2_equiangle=equiangle,

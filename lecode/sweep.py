@@ -57,7 +57,8 @@ class SweepResult:
         Shape ``grid_shape + (n_trials,) + metric_shape``: ``results[i, j, r]``
         is trial ``r`` at setting ``(values[0][i], values[1][j])``. For a
         metric given by name, ``metric_shape == (S,)``, one entry per saved
-        time (``metric_shape == (S, K, n)`` for ``"margins"``).
+        time (``metric_shape == (S, K, n)`` for ``"margins"``), or ``()`` with
+        ``final_only=True``.
     times : numpy.ndarray
         Saved times of each setting, shape ``grid_shape + (S,)`` (they differ
         between settings only when ``t_end`` is swept).
@@ -142,10 +143,11 @@ class _Task:
     n_trials: int
     seed: np.random.SeedSequence
     metric: Any
+    final_only: bool = False
 
 
-def _evaluate_named(name: str, traj) -> np.ndarray:
-    x = traj.features
+def _evaluate_named(name: str, traj, final_only: bool = False) -> np.ndarray:
+    x = traj.features[:, -1] if final_only else traj.features
     labels = traj.labels
     W = traj.model.readout
     if name.startswith("nc") or name == "etf_distance":
@@ -159,7 +161,7 @@ def _run_task(task: _Task):
 
     traj = simulate(task.model, n_trials=task.n_trials, seed=task.seed, **task.sim_kwargs)
     if isinstance(task.metric, str):
-        out = _evaluate_named(task.metric, traj)
+        out = _evaluate_named(task.metric, traj, task.final_only)
     else:
         out = np.asarray(task.metric(traj))
         if out.ndim < 1 or out.shape[0] != task.n_trials:
@@ -231,7 +233,7 @@ def _grid_axes(grid, model, fixed_sim: dict):
 def sweep(model, grid, metric, *, t_end=None, dt=None, method: str = "sde",
           n_trials: int = 1, n_saves: int = 2, seed=None, executor=None,
           trials_per_task: int | None = None, common_random_numbers: bool = False,
-          **simulate_options) -> SweepResult:
+          final_only: bool = False, **simulate_options) -> SweepResult:
     r"""Evaluate a metric over a grid of parameter settings and independent trials.
 
     For every setting of the Cartesian product of the ``grid`` axes, the
@@ -291,6 +293,11 @@ def sweep(model, grid, metric, *, t_end=None, dt=None, method: str = "sde",
         with its own child seed), to parallelise a small grid with many
         trials. The numbers then depend on ``trials_per_task`` (never on the
         executor). Default: one work item per setting.
+    final_only : bool, default False
+        Evaluate a named metric at ``t_end`` only: ``metric_shape`` loses its
+        saves axis (``results`` is ``grid_shape + (n_trials,)``) and, for
+        ``"is_separable"``, no linear program is spent on earlier saves.
+        Only for metric names (a callable decides itself what it measures).
     common_random_numbers : bool, default False
         Use the *same* random numbers (initial cloud, Brownian paths) for every
         setting, which makes differences between settings smoother (variance
@@ -323,6 +330,11 @@ def sweep(model, grid, metric, *, t_end=None, dt=None, method: str = "sde",
     n_saves = check_int("n_saves", n_saves, minimum=2)
     if trials_per_task is not None:
         trials_per_task = check_int("trials_per_task", trials_per_task, minimum=1)
+    if not isinstance(final_only, (bool, np.bool_)):
+        raise TypeError(f"final_only must be True or False, got {final_only!r}")
+    if final_only and not isinstance(metric, str):
+        raise TypeError("final_only=True applies to metric names only; a callable metric "
+                        "receives the whole trajectory (use traj.final())")
     if not isinstance(common_random_numbers, (bool, np.bool_)):
         raise TypeError(f"common_random_numbers must be True or False, got {common_random_numbers!r}")
     bad = set(simulate_options) - set(SIMULATE_KEYS)
@@ -374,7 +386,7 @@ def sweep(model, grid, metric, *, t_end=None, dt=None, method: str = "sde",
             seeds = [ss]
         else:
             seeds = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key).spawn(len(sizes))
-        tasks.extend(_Task(m, sim, T, s, metric) for T, s in zip(sizes, seeds))
+        tasks.extend(_Task(m, sim, T, s, metric, bool(final_only)) for T, s in zip(sizes, seeds))
 
     outputs = list(map(_run_task, tasks)) if executor is None else list(executor.map(_run_task, tasks))
 

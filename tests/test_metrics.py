@@ -333,3 +333,13 @@ def test_tol_validation():
         metrics.is_separable(np.zeros((2, 2, 2)), tol=0.0)
     with pytest.raises(TypeError, match="tol"):
         metrics.is_separable(np.zeros((2, 2, 2)), tol="1e-6")
+
+
+def test_extreme_magnitudes_do_not_overflow():
+    rng = np.random.default_rng(12)
+    x = 5.0 * simplex(3)[:, None, :] + 0.1 * rng.normal(size=(3, 10, 3))
+    for s in (1e-300, 1e300):
+        assert metrics.is_separable(s * x)
+        nc, ref = metrics.neural_collapse(s * x), metrics.neural_collapse(x)
+        for f in nc._fields:
+            np.testing.assert_allclose(getattr(nc, f), getattr(ref, f), rtol=1e-9, atol=1e-12)

@@ -53,6 +53,15 @@ def test_zipped_axis_t_end_axis_and_empty_grid():
     assert one.axes == () and one.results.shape == (3, 3)
 
 
+def test_final_only_matches_last_save():
+    full = sweep(BASE, {"beta": [0.25, 2.0]}, "is_separable", seed=4, **QUICK)
+    end = sweep(BASE, {"beta": [0.25, 2.0]}, "is_separable", seed=4, final_only=True, **QUICK)
+    assert end.results.shape == (2, 3)
+    np.testing.assert_array_equal(end.results, full.results[..., -1])
+    with pytest.raises(TypeError, match="final_only"):
+        sweep(BASE, {"beta": [0.5]}, final_class_spread, final_only=True, **QUICK)
+
+
 def test_every_named_metric_runs():
     for name in METRICS:
         res = sweep(BASE, {"beta": [0.5]}, name, seed=3, **QUICK)
@@ -165,6 +174,7 @@ def test_phase_transition_identity_variant():
     model = LEModel(3, 30, alpha=1.0, beta=0.5, sigma=0.3, gradient="identity")
     res = sweep(model, {"beta": [0.25, 2.0]}, "is_separable", t_end=60.0, dt=0.25,
                 n_trials=8, n_saves=2, seed=2024, centre=True)
+    # P(separable) against beta/alpha at t_end sharpens into a step at 1 (coarse check)
     p_end = res.probability()[:, -1]
     assert p_end[0] >= 0.85          # alpha > beta: separable
     assert p_end[1] <= 0.15          # alpha < beta: not separable
