@@ -219,3 +219,23 @@ def test_train_val_split():
         data.train_val_split(X, y, 10)
     with pytest.raises(ValueError, match="y"):
         data.train_val_split(X, y[:-1], 2)
+
+
+# ---------------------------------------------------------------- properties
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(sizes=st.lists(st.integers(0, 40), min_size=2, max_size=6),
+       p=st.floats(0.0, 1.0), seed=st.integers(0, 2**32 - 1))
+def test_corrupt_labels_property(sizes, p, seed):
+    y = np.repeat(np.arange(len(sizes)), sizes)
+    if len(y) == 0 or y.max() < 1:
+        return
+    yc = data.corrupt_labels(y, p, seed=seed, n_classes=len(sizes))
+    for k, nk in enumerate(sizes):
+        moved = yc[(y == k) & (yc != y)]
+        assert len(moved) == round(p * nk) and np.all(moved != k)
+        others = np.delete(np.bincount(moved, minlength=len(sizes)), k)
+        assert others.max() - others.min() <= 1

@@ -318,3 +318,22 @@ def test_train_validation(kwargs, exc, match):
         nets.train(nets.MLP((6, 3), seed=0), X, y, **args)
     with pytest.raises(TypeError, match="net"):
         nets.train(None, X, y, lr=0.1, steps=1)
+
+
+# ---------------------------------------------------------------- properties
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(hidden=st.lists(st.integers(1, 6), min_size=0, max_size=2),
+       K=st.integers(2, 4), N=st.integers(1, 5),
+       activation=st.sampled_from(["relu", "tanh", "linear"]), seed=st.integers(0, 1000))
+def test_ntk_is_symmetric_psd_gram(hidden, K, N, activation, seed):
+    net = nets.MLP((4, *hidden, K), activation=activation, seed=seed)
+    X = np.random.default_rng(seed).standard_normal((N, 4))
+    G = net.ntk(X).transpose(0, 2, 1, 3).reshape(N * K, N * K)
+    assert np.allclose(G, G.T)
+    assert np.linalg.eigvalsh(G).min() > -1e-9 * max(1.0, np.abs(G).max())
+    J = net.param_jacobian(X).reshape(N * K, -1)
+    assert np.allclose(G, J @ J.T)
