@@ -6,3 +6,4 @@ from ._validate import NonFiniteError
 from .model import LEModel
 from .simulate import Trajectory, sgd_noise_sigma, simulate
 from . import exact
+from .sweep import sweep  # noqa: E402,F401
