@@ -315,10 +315,10 @@ def sweep(model, grid, metric, *, t_end=None, dt=None, method: str = "sde",
     Examples
     --------
     >>> from lecode import LEModel, sweep
-    >>> m = LEModel(3, 50, alpha=1.0, beta=0.5, sigma=0.3, gradient="identity")
-    >>> res = sweep(m, {"beta": [0.5, 1.5]}, "is_separable", t_end=20.0, dt=0.05,
-    ...             n_trials=8, seed=0, centre=True)
-    >>> res.probability()[:, -1]       # P(separable at t_end) for each beta  # doctest: +SKIP
+    >>> m = LEModel(3, 30, alpha=1.0, beta=0.5, sigma=0.3, gradient="identity")
+    >>> res = sweep(m, {"beta": [0.5, 1.5]}, "is_separable", t_end=60.0, dt=0.25,
+    ...             n_trials=8, seed=0, centre=True, final_only=True)
+    >>> res.probability()              # P(separable at t_end) for each beta
     array([1., 0.])
     """
     from .model import LEModel
