@@ -33,7 +33,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ._validate import NonFiniteError, as_generator, check_array, check_choice, check_int, check_real
-from .model import LEModel, _drift, _gradients, _gradients_flat, _vertex_matrix
+from .model import LEModel, _Kernel, _gradients, _gradients_flat, _vertex_matrix
 
 __all__ = ["simulate", "Trajectory", "sgd_noise_sigma", "METHODS", "X0_SCALE"]
 
@@ -426,7 +426,7 @@ def _run_em(model: LEModel, x0: np.ndarray, dt: float, save_steps, rng,
             if centre:
                 out[:, s] -= _global_mean(xs, weights)[:, None, None, :]
 
-        drift = lambda xs, t: _drift(model, xs, t, labels, weights, n)  # noqa: E731
+        drift = _Kernel(model, labels, weights, n).drift
         if stochastic:
             buf = np.empty(x.shape)
             sq = math.sqrt(dt)

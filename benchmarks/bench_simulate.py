@@ -1,0 +1,186 @@
+"""Benchmark of lecode.simulate against naive implementations (DESIGN.md section 6).
+
+Run:  python benchmarks/bench_simulate.py  [--quick]
+
+Prints ratios measured in this run (not a test):
+
+1. One LE-SDE Euler-Maruyama step (cross-entropy, one trial) of lecode against
+   (a) a naive step with the dense Kn x Kn impact matrix and
+   (b) a per-sample Python loop,
+   at K=3, n=100, p=3 and K=10, n=500, p=10.
+2. The LE-ODE for 500 trials x 10,000 steps at K=3 (one point per class)
+   against a per-step, per-class Python loop.  The loop is timed on a
+   fraction of the work and extrapolated (stated in the output).
+3. Peak memory (tracemalloc) of 100,000 steps with 100 saves against the size
+   of one saved trajectory.
+
+Targets (issue 3): >= 100x the loop and >= 50x the dense implementation at the
+large size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from lecode import LEModel, simulate  # noqa: E402
+
+
+def _best_of(fn, repeat=3):
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+# ----------------------------------------------------------------- naive SDE steps
+
+def _ce_grad_rows(X, y):
+    """Vectorised CE gradients for rows X (N, K) with labels y (N,)."""
+    z = np.exp(X - X.max(axis=1, keepdims=True))
+    z /= z.sum(axis=1, keepdims=True)
+    z[np.arange(len(y)), y] -= 1.0
+    return z
+
+
+def dense_steps(K, n, p, a, b, sigma, dt, steps, rng):
+    """Naive: the full Kn x Kn impact matrix times all gradients, every step."""
+    cls = np.repeat(np.arange(K), n)
+    E = np.where(cls[:, None] == cls[None, :], a, b)
+    X = 0.1 * rng.standard_normal((K * n, p))
+    for _ in range(steps):
+        g = _ce_grad_rows(X, cls)
+        X = X - dt * (E @ g) / (K * n) + sigma * math.sqrt(dt) * rng.standard_normal(X.shape)
+    return X
+
+
+def loop_steps(K, n, p, a, b, sigma, dt, steps, rng):
+    """Naive: a Python loop over samples (gradients, class sums, updates)."""
+    X = [[0.1 * rng.standard_normal(p) for _ in range(n)] for _ in range(K)]
+    sq = math.sqrt(dt)
+    for _ in range(steps):
+        Gsum = []
+        for k in range(K):
+            acc = np.zeros(p)
+            for i in range(n):
+                x = X[k][i]
+                e = np.exp(x - x.max())
+                g = e / e.sum()
+                g[k] -= 1.0
+                acc += g
+            Gsum.append(acc / n)
+        total = sum(Gsum)
+        for k in range(K):
+            d = -((a - b) * Gsum[k] + b * total) / K
+            for i in range(n):
+                X[k][i] = X[k][i] + dt * d + sigma * sq * rng.standard_normal(p)
+    return X
+
+
+def bench_sde(K, n, p, quick):
+    a, b, sigma, dt = 1.0, 0.5, 0.1, 0.01
+    m = LEModel(K, n, alpha=a, beta=b, sigma=sigma, dim=p,
+                readout=None if p == K else np.eye(K, p))
+    rng = np.random.default_rng(0)
+    steps_fast = 200 if quick else 1000
+    t_lec = _best_of(lambda: simulate(m, steps_fast * dt, dt=dt, n_saves=2, seed=0)) / steps_fast
+    steps_dense = 20 if quick else 50
+    t_dense = _best_of(lambda: dense_steps(K, n, p, a, b, sigma, dt, steps_dense, rng), 2) / steps_dense
+    steps_loop = 2 if quick else 5
+    t_loop = _best_of(lambda: loop_steps(K, n, p, a, b, sigma, dt, steps_loop, rng), 2) / steps_loop
+    print(f"  K={K:>2} n={n:>3} p={p:>2}: lecode {t_lec * 1e6:9.1f} us/step | "
+          f"dense {t_dense * 1e6:10.1f} us/step ({t_dense / t_lec:7.1f}x) | "
+          f"per-sample loop {t_loop * 1e6:11.1f} us/step ({t_loop / t_lec:8.1f}x)")
+    return t_dense / t_lec, t_loop / t_lec
+
+
+# ----------------------------------------------------------------- LE-ODE
+
+def ode_loop(x0, a, b, dt, steps):
+    """Per-step, per-class Python loop for the LE-ODE of class means (one trial)."""
+    K = len(x0)
+    x = [np.array(v) for v in x0]
+    for _ in range(steps):
+        G = []
+        for k in range(K):
+            e = np.exp(x[k] - x[k].max())
+            g = e / e.sum()
+            g[k] -= 1.0
+            G.append(g)
+        total = sum(G)
+        x = [x[k] - dt * ((a - b) * G[k] + b * total) / K for k in range(K)]
+    return x
+
+
+def bench_ode(quick):
+    K, trials, steps, a, b, dt = 3, 500, 10_000, 1.0, 0.5, 1e-3
+    m = LEModel(K, 100, alpha=a, beta=b)
+    x0 = 0.1 * np.random.default_rng(1).standard_normal((trials, K, 1, K))
+    run_steps = 2000 if quick else steps
+    t0 = time.perf_counter()
+    simulate(m, run_steps * dt, dt=dt, method="ode", n_trials=trials, x0=x0, n_saves=11)
+    t_lec = (time.perf_counter() - t0) * steps / run_steps
+    loop_trials, loop_steps_ = 2, 1000 if quick else 2000
+    t0 = time.perf_counter()
+    for r in range(loop_trials):
+        ode_loop(x0[r, :, 0], a, b, dt, loop_steps_)
+    t_loop_part = time.perf_counter() - t0
+    t_loop = t_loop_part * (trials / loop_trials) * (steps / loop_steps_)
+    note = "" if run_steps == steps else f" (lecode ran {run_steps} steps, extrapolated)"
+    print(f"  lecode: {t_lec:.2f} s for {trials} trials x {steps} steps{note}")
+    print(f"  loop:   {t_loop_part:.2f} s for {loop_trials} trials x {loop_steps_} steps, "
+          f"extrapolated to {t_loop:.0f} s for {trials} x {steps}")
+    print(f"  ratio:  {t_loop / t_lec:.0f}x")
+    return t_loop / t_lec
+
+
+# ----------------------------------------------------------------- memory
+
+def bench_memory(quick):
+    K, n, p = 3, 100, 3
+    steps = 20_000 if quick else 100_000
+    m = LEModel(K, n, alpha=1.0, beta=0.5, sigma=0.1)
+    dt = 1e-3
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    t0 = time.perf_counter()
+    tr = simulate(m, steps * dt, dt=dt, n_saves=100, seed=0)
+    elapsed = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    size = tr.features.nbytes
+    print(f"  {steps} steps, 100 saves, K={K} n={n} p={p}: peak traced {peak / 1e6:.2f} MB, "
+          f"saved trajectory {size / 1e6:.2f} MB (ratio {peak / size:.2f}); "
+          f"a trajectory of every step would take {size / 100 * steps / 1e9:.1f} GB "
+          f"[{elapsed:.1f} s under tracemalloc]")
+    return peak / size
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions (smoke test)")
+    args = ap.parse_args(argv)
+    print("1. LE-SDE step (Euler-Maruyama, cross-entropy, 1 trial)")
+    bench_sde(3, 100, 3, args.quick)
+    dense_big, loop_big = bench_sde(10, 500, 10, args.quick)
+    print("2. LE-ODE, 500 trials x 10,000 steps, K=3")
+    ode_ratio = bench_ode(args.quick)
+    print("3. Memory")
+    bench_memory(args.quick)
+    ok = dense_big >= 50 and loop_big >= 100 and ode_ratio >= 100
+    print(f"targets (>= 50x dense and >= 100x loop at K=10,n=500; >= 100x ODE loop): "
+          f"{'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
