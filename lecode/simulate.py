@@ -389,8 +389,7 @@ def _initial_state(x0, model: LEModel, n_trials: int, rng) -> np.ndarray:
 
 
 def _advice(model: LEModel, dt: float) -> str:
-    return (f"use a smaller dt (now {dt:.3g}), a shorter t_end or smaller impacts/sigma"
-            + ("; for gradient='identity' pass centre=True" if model.gradient == "identity" else ""))
+    return f"use a smaller dt (now {dt:.3g}), a shorter t_end or smaller impacts/sigma"
 
 
 def _run_em(model: LEModel, x0: np.ndarray, dt: float, save_steps, rng,

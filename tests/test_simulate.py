@@ -364,3 +364,56 @@ def test_phase_transition_identity_long_horizon(alpha, beta, separated):
         assert np.all(acc == 1.0)
     else:
         assert np.all(acc < 0.55)
+
+
+# ----------------------------------------------------- more validation and properties
+
+def test_callable_impact_non_finite_mid_run_names_alpha():
+    m = LEModel(3, 2, alpha=lambda t: 1.0 if t < 0.5 else float("inf"), beta=0.0, sigma=0.1)
+    with pytest.raises(ValueError, match=r"alpha\(t\).*finite"):
+        simulate(m, 1.0, dt=0.1, seed=0)
+    mi = m.replace(gradient="identity")
+    with pytest.raises(ValueError, match="alpha"):
+        simulate(mi, 1.0, dt=0.1, seed=0)
+    with pytest.raises(ValueError, match="alpha"):
+        simulate(m, 1.0, lr=0.1, method="sgd", n_saves=3, seed=0)
+
+
+def test_identity_unstable_step_reported():
+    # EM on a decaying mode with rate -lam needs 1 - lam dt > 0
+    m = LEModel(3, 2, alpha=-30.0, beta=0.0, gradient="identity")
+    with pytest.raises(NonFiniteError, match="smaller dt"):
+        simulate(m, 1.0, dt=0.5, n_saves=3, seed=0)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None)
+@given(shift=st.floats(-50, 50), seed=st.integers(0, 2 ** 31), q=st.sampled_from([0.0, 0.5]))
+def test_ce_sde_shift_equivariance(shift, seed, q):
+    # CE is invariant to adding c 1 to the logits, so the LE-SDE path driven by the
+    # same noise shifts by c 1 (up to rounding of the shifted numbers).
+    m = LEModel(3, 4, alpha=1.0, beta=0.3, sigma=0.5, gamma=0.5, label_noise=q)
+    x0 = np.random.default_rng(seed).standard_normal((3, 4, 3))
+    a = simulate(m, 1.0, dt=0.05, x0=x0, seed=seed, n_saves=3).features
+    b = simulate(m, 1.0, dt=0.05, x0=x0 + shift, seed=seed, n_saves=3).features
+    np.testing.assert_allclose(b - shift, a, atol=1e-10 * (1 + abs(shift)))
+
+
+@settings(max_examples=15, deadline=None)
+@given(perm=st.permutations(range(3)), gradient=st.sampled_from(["ce", "projected", "identity"]))
+def test_ode_class_permutation_equivariance(perm, gradient):
+    # Relabelling the classes (sample blocks and logit coordinates together)
+    # permutes the deterministic LE-ODE solution in the same way.
+    perm = np.asarray(perm)
+    inv = np.argsort(perm)
+    m = LEModel(3, 3, alpha=1.0, beta=0.4, gradient=gradient, gamma=0.3)
+    x0 = np.random.default_rng(0).standard_normal((3, 3, 3))
+    xp = np.empty_like(x0)
+    xp[perm] = x0[..., inv] if gradient != "identity" else x0
+    a = simulate(m, 1.0, dt=0.05, method="ode", x0=x0, n_saves=3).features[0]
+    b = simulate(m, 1.0, dt=0.05, method="ode", x0=xp, n_saves=3).features[0]
+    want = np.empty_like(a)
+    want[:, perm] = a[..., inv] if gradient != "identity" else a
+    np.testing.assert_allclose(b, want, atol=1e-12)
