@@ -1,0 +1,216 @@
+"""Explorer of chapter 8 (*Connections*): discretisation error of Euler–Maruyama on the LE-SDE.
+
+The LE-SDE has *additive* noise (``sigma(t) dB``, independent of the
+features), and for additive noise the Euler–Maruyama scheme coincides with
+the Milstein scheme: its strong order is 1, not the 1/2 of the general case
+(Kloeden & Platen 1992, Higham 2001). The explorer measures the strong error
+
+.. math::
+
+    e(h) = \\E\\,\\big|X_h(T) - X_{\\rm ref}(T)\\big|
+
+of Euler–Maruyama with step ``h`` against a fine reference driven by the *same*
+Brownian paths (the fine increments summed over coarse steps), for the LE
+drift with additive noise and, as a contrast, with the multiplicative noise
+``sigma X dB`` (componentwise) for which the order drops to 1/2.
+
+Public functions
+----------------
+:func:`strong_errors`
+    The coupled Euler–Maruyama experiment (used by the explorer and by the
+    chapter's check cells).
+:func:`make_explorer`
+    The :class:`~lecode.widgets.Explorer` of the chapter.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validate import NonFiniteError, as_generator, check_choice, check_int, check_real
+from ._explorer import Control, Explorer
+
+__all__ = ["NOISE_TYPES", "strong_errors", "make_explorer"]
+
+#: Noise models of :func:`strong_errors`.
+NOISE_TYPES = ("additive", "multiplicative")
+
+
+def _default_x0(model, seed) -> np.ndarray:
+    """X_{k,i}(0) = u_k / 2 + 0.3 * standard normal jitter (seeded), shape (K, n, p)."""
+    K, n, p = model.n_classes, model.n_per_class, model.dim
+    rng = as_generator(seed)
+    base = np.zeros((K, p))
+    base[:, :min(K, p)] = (np.eye(K) - 1.0 / K)[:, :min(K, p)]
+    return 0.5 * base[:, None, :] + 0.3 * rng.standard_normal((K, n, p))
+
+
+def strong_errors(model, t_end: float, *, levels=(2, 3, 4, 5, 6), fine_level: int = 8,
+                  n_paths: int = 200, noise: str = "additive", x0=None, seed=0) -> dict:
+    r"""Strong error of Euler–Maruyama on the LE-SDE against a fine reference on the same paths.
+
+    The scheme with step ``h`` is
+
+    .. math::
+
+        X_{m+1} = X_m + h\,b(X_m, t_m) + \sigma(t_m)\,S(X_m)\,\Delta W_m,
+
+    with ``b = model.drift``, ``S(X) = 1`` (``noise="additive"``, the LE-SDE)
+    or ``S(X) = X`` componentwise (``noise="multiplicative"``). Brownian
+    increments are drawn on the fine grid ``h_f = t_end / 2**fine_level`` and
+    summed over blocks of ``2**(fine_level - level)`` fine steps for the
+    coarse grids, so all schemes see the same Brownian path (Higham 2001).
+    The strong error at level ``l`` is the mean over paths of the Euclidean
+    norm of ``X_h(T) - X_ref(T)`` over all ``K n p`` coordinates; the order is
+    the least-squares slope of ``log e`` against ``log h``.
+
+    Parameters
+    ----------
+    model : lecode.LEModel
+        Drift and noise level ``sigma`` (constant or a function of t).
+    t_end : float > 0
+    levels : sequence of int
+        Coarse grids ``h = t_end / 2**level``; each >= 0 and < ``fine_level``.
+    fine_level : int in 1..14
+    n_paths : int >= 2
+    noise : {"additive", "multiplicative"}
+    x0 : array (K, n, p), optional
+        Initial features; default ``u_k / 2`` plus a seeded jitter of size 0.3.
+    seed : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    dict
+        ``dt`` (L,), ``error`` (L,), ``stderr`` (L,) (standard error of the
+        mean over paths), ``order`` (slope), ``times`` and ``path`` per level
+        (one coordinate of the first path: the margin
+        ``X_{0,0,0} - max_{j>0} X_{0,0,j}``), ``t_fine``, ``path_fine``.
+    """
+    t_end = check_real("t_end", t_end, minimum=0.0, strict_min=True)
+    fine_level = check_int("fine_level", fine_level, minimum=1, maximum=14)
+    n_paths = check_int("n_paths", n_paths, minimum=2)
+    noise = check_choice("noise", noise, NOISE_TYPES)
+    levels = [check_int("levels", lv, minimum=0, maximum=fine_level - 1) for lv in levels]
+    if len(levels) < 2 or len(set(levels)) != len(levels):
+        raise ValueError(f"levels must hold at least 2 distinct integers, got {levels}")
+    levels = sorted(levels)
+    rng = as_generator(seed)
+    shape = (model.n_classes, model.n_per_class, model.dim)
+    if x0 is None:
+        x0 = _default_x0(model, rng)
+    else:
+        x0 = np.asarray(x0, dtype=float)
+        if x0.shape != shape:
+            raise ValueError(f"x0 must have shape {shape} = (K, n, p), got {x0.shape}")
+    n_fine = 2 ** fine_level
+    h_fine = t_end / n_fine
+    dW = rng.standard_normal((n_fine, n_paths) + shape) * np.sqrt(h_fine)
+
+    def run(level):
+        steps = 2 ** level
+        h = t_end / steps
+        incr = dW.reshape((steps, n_fine // steps, n_paths) + shape).sum(axis=1)
+        X = np.broadcast_to(x0, (n_paths,) + shape).copy()
+        path = np.empty(steps + 1)
+        path[0] = _margin(X[0])
+        for m in range(steps):
+            t = m * h
+            s = model.sigma_at(t)
+            kick = s * incr[m] if noise == "additive" else s * X * incr[m]
+            X += h * model.drift(X, t) + kick
+            path[m + 1] = _margin(X[0])
+        if not np.all(np.isfinite(X)):
+            raise NonFiniteError(f"Euler–Maruyama overflowed at h = {h:g}; lower sigma or the impacts")
+        return X, np.linspace(0.0, t_end, steps + 1), path
+
+    ref, t_fine, path_fine = run(fine_level)
+    dts, errs, ses, times, paths = [], [], [], [], []
+    for level in levels:
+        X, tt, pp = run(level)
+        e = np.sqrt(((X - ref) ** 2).reshape(n_paths, -1).sum(axis=1))
+        dts.append(t_end / 2 ** level)
+        errs.append(e.mean())
+        ses.append(e.std(ddof=1) / np.sqrt(n_paths))
+        times.append(tt)
+        paths.append(pp)
+    dts, errs = np.array(dts), np.array(errs)
+    order = float(np.polyfit(np.log(dts), np.log(errs), 1)[0])
+    return {"dt": dts, "error": errs, "stderr": np.array(ses), "order": order,
+            "times": times, "path": paths, "t_fine": t_fine, "path_fine": path_fine,
+            "levels": levels, "noise": noise}
+
+
+def _margin(X0) -> float:
+    """Margin of the first sample of class 0: x_0 - max_{j>0} x_j (logit features)."""
+    x = X0[0, 0]
+    return float(x[0] - np.max(x[1:]))
+
+
+# --------------------------------------------------------------------------
+# the explorer
+# --------------------------------------------------------------------------
+
+CONTROLS = (
+    Control("noise", "noise", "additive", kind="choice", options=NOISE_TYPES),
+    Control("sigma", "σ (noise level)", 0.5, 0.05, 1.5, 0.05),
+    Control("alpha", "α (same-class impact)", 4.0, 0.0, 8.0, 0.25),
+    Control("beta", "β (cross-class impact)", 1.0, 0.0, 8.0, 0.25),
+    Control("t_end", "horizon T", 1.0, 0.25, 4.0, 0.25),
+    Control("n_paths", "Brownian paths", 100, 50, 400, 50, kind="int"),
+)
+
+
+def compute(noise="additive", sigma=0.5, alpha=4.0, beta=1.0, t_end=1.0, n_paths=100):
+    """Strong errors of Euler–Maruyama on a 3-class LE-SDE (2 samples per class), seeded."""
+    from ..model import LEModel
+
+    model = LEModel(3, 2, alpha=alpha, beta=beta, sigma=sigma)
+    return strong_errors(model, t_end, levels=(1, 2, 3, 4, 5), fine_level=7, n_paths=n_paths,
+                         noise=noise, seed=2021)
+
+
+def draw(result, axes, params):
+    """Left: strong error against the step (log-log) with slopes 1/2 and 1; right: one path."""
+    ax, ax2 = axes
+    dt, err = result["dt"], result["error"]
+    ax.loglog(dt, err, "o-", color="#0072B2", label=f"EM, fitted order {result['order']:.2f}")
+    for order, style in ((0.5, ":"), (1.0, "--")):
+        ax.loglog(dt, err[0] * (dt / dt[0]) ** order, style, color="0.4", lw=1,
+                  label=f"slope {order:g}")
+    _plain_log_ticks(ax)
+    ax.set_xlabel("step size h")
+    ax.set_ylabel("strong error E|X_h(T) − X_ref(T)|")
+    ax.set_title(f"{params['noise']} noise, σ = {params['sigma']:g}", fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    colors = ("#E69F00", "#009E73", "#CC79A7")
+    for j, idx in enumerate((0, 2, 4)):
+        if idx < len(result["path"]):
+            h = dt[idx]
+            ax2.plot(result["times"][idx], result["path"][idx], "o-", ms=3, lw=1,
+                     color=colors[j], label=f"h = {h:.3g}")
+    ax2.plot(result["t_fine"], result["path_fine"], color="k", lw=1, label="reference")
+    ax2.set_xlabel("time t")
+    ax2.set_ylabel("margin of one sample")
+    ax2.set_title("one Brownian path, several steps", fontsize=9)
+    ax2.legend(fontsize=8)
+
+
+def _plain_log_ticks(ax):
+    """Log axes with major ticks only, labelled as plain numbers (cheap to render)."""
+    from matplotlib.ticker import FuncFormatter, NullLocator
+
+    fmt = FuncFormatter(lambda v, _: f"{v:g}")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_minor_locator(NullLocator())
+        axis.set_major_formatter(fmt)
+
+
+def make_explorer() -> Explorer:
+    """Strong error of Euler–Maruyama on the LE-SDE (chapter 8).
+
+    Controls: noise model (additive = the LE-SDE, multiplicative = contrast),
+    sigma, alpha, beta, horizon, number of Brownian paths. Main control for the
+    static figure: ``noise``.
+    """
+    return Explorer("Euler–Maruyama on the LE-SDE: strong error against the step",
+                    CONTROLS, compute, draw, panels=[{}, {}], panel_size=(4.2, 3.3))
