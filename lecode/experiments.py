@@ -93,7 +93,7 @@ def config(name: str, reduced: bool = False) -> dict:
         cfg = dict(base, dataset="geomnist", settings=[round(0.1 * i, 1) for i in range(9)],
                    setting_name="p", K=3, trials=8, full_steps=10_000, lr=0.005,
                    n_train_per_class=1000, n_val_per_class=100,
-                   impact_steps=[0, 100, 1000, 3000, 5000, 10000])
+                   impact_steps=_TEN_K_IMPACTS)
         red = dict(trials=1, steps=2000)
     else:
         cfg = dict(base, dataset="digits", settings=[2, 3, 4, 5], setting_name="K",
