@@ -34,15 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lecode import LEModel, simulate  # noqa: E402
 
 
-def _best_of(fn, repeat=3):
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 # ----------------------------------------------------------------- naive SDE steps
 
 def _ce_grad_rows(X, y):
@@ -88,16 +79,28 @@ def loop_steps(K, n, p, a, b, sigma, dt, steps, rng):
 
 
 def bench_sde(K, n, p, quick):
+    """Seconds per step of the three implementations, interleaved in rounds (min over rounds).
+
+    Interleaving makes the ratios robust to load changes on a shared machine.
+    """
     a, b, sigma, dt = 1.0, 0.5, 0.1, 0.01
     m = LEModel(K, n, alpha=a, beta=b, sigma=sigma, dim=p,
                 readout=None if p == K else np.eye(K, p))
     rng = np.random.default_rng(0)
-    steps_fast = 200 if quick else 1000
-    t_lec = _best_of(lambda: simulate(m, steps_fast * dt, dt=dt, n_saves=2, seed=0)) / steps_fast
-    steps_dense = 20 if quick else 50
-    t_dense = _best_of(lambda: dense_steps(K, n, p, a, b, sigma, dt, steps_dense, rng), 2) / steps_dense
-    steps_loop = 2 if quick else 5
-    t_loop = _best_of(lambda: loop_steps(K, n, p, a, b, sigma, dt, steps_loop, rng), 2) / steps_loop
+    steps_fast, steps_dense, steps_loop = (200, 10, 2) if quick else (1000, 40, 4)
+    rounds = 2 if quick else 4
+    best = {"lecode": math.inf, "dense": math.inf, "loop": math.inf}
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        simulate(m, steps_fast * dt, dt=dt, n_saves=2, seed=0)
+        best["lecode"] = min(best["lecode"], (time.perf_counter() - t0) / steps_fast)
+        t0 = time.perf_counter()
+        dense_steps(K, n, p, a, b, sigma, dt, steps_dense, rng)
+        best["dense"] = min(best["dense"], (time.perf_counter() - t0) / steps_dense)
+        t0 = time.perf_counter()
+        loop_steps(K, n, p, a, b, sigma, dt, steps_loop, rng)
+        best["loop"] = min(best["loop"], (time.perf_counter() - t0) / steps_loop)
+    t_lec, t_dense, t_loop = best["lecode"], best["dense"], best["loop"]
     print(f"  K={K:>2} n={n:>3} p={p:>2}: lecode {t_lec * 1e6:9.1f} us/step | "
           f"dense {t_dense * 1e6:10.1f} us/step ({t_dense / t_lec:7.1f}x) | "
           f"per-sample loop {t_loop * 1e6:11.1f} us/step ({t_loop / t_lec:8.1f}x)")

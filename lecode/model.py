@@ -362,6 +362,7 @@ class _Kernel:
         self.kind = model.gradient
         self.W = model.readout
         self.onehot = np.eye(K)[labels]                          # (K, m, K)
+        self.onehot_mean = self._class_mean(self.onehot)         # (K, K) label fractions
         self.Ul = _vertex_matrix(K)[labels] * (K / (K - 1))      # (K, m, K), u_y K/(K-1)
         self.lab_idx = labels[..., None]
         self.self_coef = model.gamma / (K * self.n)
@@ -377,11 +378,17 @@ class _Kernel:
         """Per-slot gradients for X (..., K, m, p)."""
         if self.kind == "identity":
             return -X
-        K = self.K
         if self.kind == "projected":
             idx = np.broadcast_to(self.lab_idx, X.shape[:-1] + (1,))
             c = np.take_along_axis(X, idx, axis=-1)[..., 0] - X.mean(axis=-1)
             return -c[..., None] * self.Ul
+        Z = self._softmax(X)
+        Z -= self.onehot
+        return Z if self.W is None else Z @ self.W
+
+    def _softmax(self, X: np.ndarray) -> np.ndarray:
+        """softmax(W x) for X (..., K, m, p), a new array (..., K, m, K)."""
+        K = self.K
         Z = X if self.W is None else X @ self.W.T
         if K <= 16:    # column-wise max: much faster than a reduction over a short last axis
             mx = Z[..., 0].copy()
@@ -392,8 +399,7 @@ class _Kernel:
         Z = Z - mx[..., None]
         np.exp(Z, out=Z)
         Z /= (Z @ np.ones(K))[..., None]
-        Z -= self.onehot
-        return Z if self.W is None else Z @ self.W
+        return Z
 
     def class_part(self, Gbar: np.ndarray, t: float) -> np.ndarray:
         """-(1/K) sum_k' E_kk' Gbar_k' for Gbar (..., K, p)."""
@@ -410,16 +416,23 @@ class _Kernel:
         E = self.E_const if self.E_const is not None else self.model.impacts(t)
         return np.einsum("kj,...jp->...kp", E, Gbar) * (-1.0 / K)
 
+    def _class_mean(self, g: np.ndarray) -> np.ndarray:
+        if self.m == 1:
+            return g[..., 0, :]
+        if self.weights is None:
+            return np.einsum("...kmp->...kp", g) * (1.0 / self.m)
+        return np.einsum("km,...kmp->...kp", self.weights, g)
+
     def drift(self, X: np.ndarray, t: float) -> np.ndarray:
         """Drift for X (..., K, m, p); shape (..., K, 1, p) when gamma = 0."""
+        if self.kind == "ce" and self.self_coef == 0.0:
+            # per-sample gradients are not needed: Gbar = (mean softmax - label fractions) W
+            Gbar = self._class_mean(self._softmax(X)) - self.onehot_mean
+            if self.W is not None:
+                Gbar = Gbar @ self.W
+            return self.class_part(Gbar, t)[..., None, :]
         g = self.gradients(X)
-        if self.m == 1:
-            Gbar = g[..., 0, :]
-        elif self.weights is None:
-            Gbar = np.einsum("...kmp->...kp", g) * (1.0 / self.m)
-        else:
-            Gbar = np.einsum("km,...kmp->...kp", self.weights, g)
-        D = self.class_part(Gbar, t)[..., None, :]
+        D = self.class_part(self._class_mean(g), t)[..., None, :]
         if self.self_coef != 0.0:
             return D - self.self_coef * g
         return D
