@@ -547,17 +547,21 @@ def _run_sgd(model: LEModel, x0: np.ndarray, lr: float, save_steps, rng, centre:
     t_prev = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
         for s, js in enumerate(save_steps):
+            r = chunk = 0
             while j < js:
+                if r == chunk:  # draw a block of steps at once: (steps, trials), bounded memory
+                    chunk, r = min(js - j, max(1, 2 ** 18 // T)), 0
+                    kp_all, ip_all = np.divmod(rng.integers(0, K * n, size=(chunk, T)), n)
                 t = j * lr
                 E = const_E if const_E is not None else model.impacts(t)
-                idx = rng.integers(0, K * n, size=T)
-                kp, ip = np.divmod(idx, n)
+                kp, ip = kp_all[r], ip_all[r]
                 xs = R[ar, kp, ip] + Sh[ar, kp]
                 g = _gradients_flat(model, xs, labels[kp, ip])      # (T, p)
                 Sh -= lr * E[:, kp].T[:, :, None] * g[:, None, :]
                 if gamma != 0.0:
                     R[ar, kp, ip] -= (lr * gamma) * g
                 j += 1
+                r += 1
             X = R + Sh[:, :, None, :]
             if not np.isfinite(X).all():
                 raise NonFiniteError(f"feature-SGD became non-finite between t={t_prev:.6g} and "

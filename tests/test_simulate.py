@@ -281,7 +281,7 @@ def test_sgd_one_step_matches_definition():
     x0 = np.random.default_rng(1).standard_normal((3, 4, 3))
     lr = 0.1
     tr = simulate(m, lr, method="sgd", lr=lr, x0=x0, n_saves=2, seed=9)
-    idx = np.random.default_rng(9).integers(0, 12, size=1)[0]
+    idx = np.random.default_rng(9).integers(0, 12, size=(1, 1))[0, 0]
     kp, ip = divmod(idx, 4)
     g = m.gradients(x0)[kp, ip]
     want = x0 - lr * m.impacts(0.0)[:, kp][:, None, None] * g
