@@ -144,7 +144,8 @@ class LEModel:
         Extra impact of a sample on itself (enters the drift as gamma/(K n)).
     label_noise : float in [0, 1), default 0
         Fraction of each class relabelled evenly to the other classes
-        (round(label_noise * n) samples per class, see :attr:`labels`).
+        (round(label_noise * n) samples per class, Python's round-half-to-even;
+        see :attr:`labels`).
         Impacts follow the true class, gradients the observed label.
     impact_matrix : array (K, K) or callable of t, optional
         Class-impact matrix E(t) replacing ``alpha``/``beta``.
@@ -215,6 +216,19 @@ class LEModel:
             W.setflags(write=False)
             set_(self, "readout", W)
         set_(self, "_labels", _assign_labels(K, n, self.label_noise))
+
+    def __repr__(self) -> str:
+        # like the dataclass repr, but callables without their memory address
+        # (so that printed models are reproducible, e.g. in executed notebooks)
+        parts = []
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if callable(v):
+                r = f"<function {getattr(v, '__qualname__', type(v).__name__)}>"
+            else:
+                r = repr(v)
+            parts.append(f"{f.name}={r}")
+        return f"LEModel({', '.join(parts)})"
 
     # ----------------------------------------------------------- properties
     @property

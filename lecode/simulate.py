@@ -82,6 +82,12 @@ class Trajectory:
     seed: Any = None
     centred: bool = False
 
+    def __repr__(self) -> str:
+        return (f"Trajectory(method={self.method!r}, n_trials={self.n_trials}, "
+                f"times=[{self.times[0]:g} .. {self.times[-1]:g}] ({self.n_saves} saves), "
+                f"features shape {self.features.shape}, dt={self.dt:g}, seed={self.seed!r}"
+                + (", centred" if self.centred else "") + ")")
+
     @property
     def n_trials(self) -> int:
         return self.features.shape[0]

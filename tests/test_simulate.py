@@ -417,3 +417,13 @@ def test_ode_class_permutation_equivariance(perm, gradient):
     want = np.empty_like(a)
     want[:, perm] = a[..., inv] if gradient != "identity" else a
     np.testing.assert_allclose(b, want, atol=1e-12)
+
+
+def test_readout_features_and_reprs():
+    W = np.random.default_rng(0).standard_normal((3, 5))
+    m = LEModel(3, 4, alpha=1.0, beta=0.2, dim=5, readout=W, sigma=lambda t: 0.1)
+    tr = simulate(m, 1.0, dt=0.1, n_trials=2, n_saves=3, seed=0)
+    assert tr.features.shape == (2, 3, 3, 4, 5)
+    assert "0x" not in repr(m) and "sigma=<function" in repr(m)
+    r = repr(tr)
+    assert "features shape (2, 3, 3, 4, 5)" in r and len(r) < 200
