@@ -178,6 +178,7 @@ def draw(result, axes, params):
         ax.loglog(dt, err[0] * (dt / dt[0]) ** order, style, color="0.4", lw=1,
                   label=f"slope {order:g}")
     _plain_log_ticks(ax)
+    ax.set_xticks(dt, [f"{h:.3g}" for h in dt])
     ax.set_xlabel("step size h")
     ax.set_ylabel("strong error E|X_h(T) − X_ref(T)|")
     ax.set_title(f"{params['noise']} noise, σ = {params['sigma']:g}", fontsize=9)
