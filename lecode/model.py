@@ -412,7 +412,13 @@ class _Kernel:
             mx = Z.max(axis=-1)
         Z = Z - mx[..., None]
         np.exp(Z, out=Z)
-        Z /= (Z @ np.ones(K))[..., None]
+        if K <= 4:     # column adds beat a matrix-vector product for very short rows
+            tot = Z[..., 0].copy()
+            for j in range(1, K):
+                tot += Z[..., j]
+        else:
+            tot = Z @ np.ones(K)
+        Z /= tot[..., None]
         return Z
 
     def class_part(self, Gbar: np.ndarray, t: float) -> np.ndarray:
@@ -425,7 +431,8 @@ class _Kernel:
             a, b = ab
             out = Gbar * (-(a - b) / K)
             if b != 0.0:
-                out -= (b / K) * Gbar.sum(axis=-2, keepdims=True)
+                # sum over classes (einsum: far faster than .sum(axis=-2) on short axes)
+                out -= (b / K) * np.einsum("...kp->...p", Gbar)[..., None, :]
             return out
         E = self.E_const if self.E_const is not None else self.model.impacts(t)
         return np.einsum("kj,...jp->...kp", E, Gbar) * (-1.0 / K)
