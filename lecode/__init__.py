@@ -7,3 +7,4 @@ from .model import LEModel
 from .simulate import Trajectory, sgd_noise_sigma, simulate
 from . import exact
 from .sweep import sweep  # noqa: E402,F401
+from . import data, nets  # noqa: E402,F401
