@@ -404,14 +404,18 @@ class _Kernel:
         """softmax(W x) for X (..., K, m, p), a new array (..., K, m, K)."""
         K = self.K
         Z = X if self.W is None else X @ self.W.T
-        if K <= 16:    # column-wise max: much faster than a reduction over a short last axis
-            mx = Z[..., 0].copy()
-            for j in range(1, K):
-                np.maximum(mx, Z[..., j], out=mx)
+        if Z.size and -700.0 < Z.min() and Z.max() < 700.0:
+            # every exp is a normal float and no row sum overflows: no shift needed
+            Z = np.exp(Z)
         else:
-            mx = Z.max(axis=-1)
-        Z = Z - mx[..., None]
-        np.exp(Z, out=Z)
+            if K <= 16:    # column-wise max: much faster than a reduction over a short axis
+                mx = Z[..., 0].copy()
+                for j in range(1, K):
+                    np.maximum(mx, Z[..., j], out=mx)
+            else:
+                mx = Z.max(axis=-1)
+            Z = Z - mx[..., None]
+            np.exp(Z, out=Z)
         if K <= 4:     # column adds beat a matrix-vector product for very short rows
             tot = Z[..., 0].copy()
             for j in range(1, K):

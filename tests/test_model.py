@@ -227,3 +227,18 @@ def test_label_noise_linear_variants(q):
     for k in range(K):
         want = -((1 - q * K / (K - 1)) * P[k] + q * K / (K - 1) ** 2 * C) @ x
         np.testing.assert_allclose(Gbar[k], want, atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e3, 1e6])
+def test_ce_gradients_stable_for_huge_logits(scale):
+    # beyond |logit| ~ 700 the softmax is shifted by the row maximum
+    rng = np.random.default_rng(4)
+    X = scale * rng.standard_normal((2, 3, 5, 3))
+    m = LEModel(3, 5, alpha=1.0, beta=0.3, gamma=0.2)
+    g = m.gradients(X)
+    assert np.all(np.isfinite(g))
+    np.testing.assert_allclose(g.sum(-1), 0.0, atol=1e-12)
+    # compare with a direct stable softmax
+    Z = np.exp(X - X.max(-1, keepdims=True))
+    want = Z / Z.sum(-1, keepdims=True) - np.eye(3)[m.labels]
+    np.testing.assert_allclose(g, want, atol=1e-13)
