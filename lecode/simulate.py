@@ -223,8 +223,8 @@ def simulate(model: LEModel, t_end: float, *, dt: float | None = None, method: s
         Number of saved states, equally spaced from 0 to t_end inclusive.
     x0 : array, optional
         Initial features, shape (K, n, p) or (n_trials, K, n, p); an n-axis
-        of length 1 means all samples of a class start at the same point
-        (the LE-ODE's "one point per class").  Default: independent
+        of length 1 (or x0 of shape (K, p)) means all samples of a class
+        start at the same point (the LE-ODE's "one point per class").  Default: independent
         N(0, 0.1^2 I_p) draws for every sample and trial (``X0_SCALE``),
         drawn from ``seed`` before any other random number.
     lr : float > 0
@@ -382,13 +382,16 @@ def _initial_state(x0, model: LEModel, n_trials: int, rng) -> np.ndarray:
     if x0 is None:
         return X0_SCALE * rng.standard_normal((n_trials, K, n, p))
     x0 = check_array("x0", x0)
+    if x0.ndim == 2 and x0.shape == (K, p):    # one point per class
+        x0 = x0[:, None, :]
     ok3 = x0.ndim == 3 and x0.shape[0] == K and x0.shape[1] in (1, n) and x0.shape[2] == p
     ok4 = (x0.ndim == 4 and x0.shape[0] == n_trials and x0.shape[1] == K
            and x0.shape[2] in (1, n) and x0.shape[3] == p)
     if not (ok3 or ok4):
         raise ValueError(f"x0 must have shape (K, n, p) = ({K}, {n}, {p}) or "
                          f"(n_trials, K, n, p) = ({n_trials}, {K}, {n}, {p}) "
-                         f"(an n-axis of length 1 is broadcast); got {x0.shape}")
+                         f"(an n-axis of length 1 is broadcast; (K, p) means one point "
+                         f"per class); got {x0.shape}")
     if ok3:
         x0 = np.broadcast_to(x0, (n_trials,) + x0.shape)
     return np.array(x0, dtype=float)

@@ -145,6 +145,8 @@ def test_x0_broadcast_and_trials():
     x0 = np.zeros((2, 1, 2))
     tr = simulate(m, 1.0, dt=0.1, x0=x0, n_trials=2, seed=1)
     assert np.all(tr.features[:, 0] == 0)
+    tr2 = simulate(m, 1.0, dt=0.1, x0=np.zeros((2, 2)), n_trials=2, seed=1)
+    np.testing.assert_array_equal(tr.features, tr2.features)
     x4 = np.arange(2 * 2 * 3 * 2, dtype=float).reshape(2, 2, 3, 2)
     tr = simulate(m, 1.0, dt=0.1, x0=x4, n_trials=2, seed=1)
     np.testing.assert_array_equal(tr.features[:, 0], x4)
