@@ -40,6 +40,10 @@ __all__ = ["simulate", "Trajectory", "sgd_noise_sigma", "METHODS", "X0_SCALE"]
 #: Simulation methods accepted by :func:`simulate`.
 METHODS = ("sde", "ode", "sgd")
 
+#: A deterministic run from identical samples returns a read-only broadcast
+#: view instead of a copy when the full features array would exceed this size.
+_MAX_COPY_BYTES = 64 * 2 ** 20
+
 #: Standard deviation of the default initial cloud: X_{k,i}(0) ~ N(0, X0_SCALE^2 I_p).
 X0_SCALE = 0.1
 
@@ -60,7 +64,8 @@ class Trajectory:
     features : ndarray (n_trials, S, K, n, p)
         ``features[r, s, k, i]`` is sample i of true class k in trial r at
         ``times[s]``.  For a deterministic run started with identical samples
-        within each class this is a read-only broadcast view.
+        within each class whose full array would exceed 64 MB this is a
+        read-only broadcast view of the per-class solution.
     labels : ndarray (K, n)
         Observed labels (``model.labels``).
     model : LEModel
@@ -261,7 +266,8 @@ def simulate(model: LEModel, t_end: float, *, dt: float | None = None, method: s
     -----
     A deterministic run (ode, or sde with sigma = 0) whose samples start
     identical within each class integrates one point per (class, label)
-    group only and returns a broadcast view: the LE-ODE of class means.
+    group only (the LE-ODE of class means) and expands the result to the
+    n samples at the end.
     """
     if not isinstance(model, LEModel):
         raise TypeError(f"model must be a lecode.LEModel, got {type(model).__name__}")
@@ -452,8 +458,11 @@ def _run_em(model: LEModel, x0: np.ndarray, dt: float, save_steps, rng,
                         on_save=on_save, advice=_advice(model, dt))
 
     if expand == "broadcast":
+        full = np.broadcast_to(out, (T, S, K, n, p))
+        if full.size * 8 <= _MAX_COPY_BYTES:
+            return full.copy()
         out.setflags(write=False)
-        return np.broadcast_to(out, (T, S, K, n, p))
+        return full
     if expand == "gather":
         kk = np.broadcast_to(np.arange(K)[:, None], (K, n))
         return out[:, :, kk, model.labels, :]

@@ -429,3 +429,15 @@ def test_readout_features_and_reprs():
     assert "0x" not in repr(m) and "sigma=<function" in repr(m)
     r = repr(tr)
     assert "features shape (2, 3, 3, 4, 5)" in r and len(r) < 200
+
+
+def test_grouped_ode_output_writable_when_small_view_when_large(monkeypatch):
+    import sys
+    sim = sys.modules["lecode.simulate"]   # (the attribute lecode.simulate is the function)
+    m = LEModel(3, 50, alpha=1.0, beta=0.3)
+    tr = simulate(m, 1.0, dt=0.1, method="ode", x0=np.zeros((3, 1, 3)), n_saves=3)
+    assert tr.features.flags.writeable
+    monkeypatch.setattr(sim, "_MAX_COPY_BYTES", 0)
+    tr2 = simulate(m, 1.0, dt=0.1, method="ode", x0=np.zeros((3, 1, 3)), n_saves=3)
+    assert not tr2.features.flags.writeable
+    np.testing.assert_array_equal(tr.features, tr2.features)
