@@ -441,3 +441,21 @@ def test_grouped_ode_output_writable_when_small_view_when_large(monkeypatch):
     tr2 = simulate(m, 1.0, dt=0.1, method="ode", x0=np.zeros((3, 1, 3)), n_saves=3)
     assert not tr2.features.flags.writeable
     np.testing.assert_array_equal(tr.features, tr2.features)
+
+
+@pytest.mark.parametrize("gradient, d", [("ce", 2), ("identity", 3), ("projected", 2)])
+def test_sgd_noise_sigma_matches_enumerated_step_covariance(gradient, d):
+    # enumerate the K n equally likely draws of one feature-SGD step
+    rng = np.random.default_rng(2)
+    K, n, lr = 3, 4, 0.02
+    E = rng.uniform(0.1, 1.0, (K, K))
+    m = LEModel(K, n, impact_matrix=E, gradient=gradient, label_noise=0.25)
+    x = rng.standard_normal((K, n, K))
+    g = m.gradients(x).reshape(K * n, K)
+    cls = np.repeat(np.arange(K), n)
+    trC = 0.0
+    for k in range(K):
+        V = E[k, cls][:, None] * g                    # displacement / (-lr) of class k, per draw
+        trC += np.trace(np.cov(V.T, bias=True))
+    want = math.sqrt(n * lr * trC / (K * d))
+    assert sgd_noise_sigma(m, lr, x) == pytest.approx(want, rel=1e-12)
