@@ -20,11 +20,11 @@ def default_result(explorer):
 
 def test_default_result_is_sane(default_result):
     r = default_result
-    assert r["dt"].shape == r["error"].shape == (5,)
+    assert r["dt"].shape == r["error"].shape == (4,)
     assert np.all(np.diff(r["dt"]) < 0)                       # steps decrease
     assert np.all(r["error"] > 0) and np.all(np.isfinite(r["error"]))
     assert np.all(np.diff(r["error"]) < 0)                    # error decreases with the step
-    assert 0.8 < r["order"] < 1.3                             # additive noise: strong order 1
+    assert 0.8 < r["order"] < 1.3 and 0.8 < r["order_fine"] < 1.3  # additive noise: strong order 1
 
 
 def test_compute_is_deterministic(explorer):
@@ -63,8 +63,8 @@ def test_more_paths_smaller_standard_error(explorer):
     assert np.all(many["stderr"] < few["stderr"])
 
 
-@pytest.mark.parametrize("name, value", [("sigma", 0.0), ("sigma", 2.0), ("alpha", -1.0),
-                                         ("beta", 9.0), ("t_end", 0.1), ("n_paths", 10),
+@pytest.mark.parametrize("name, value", [("sigma", 0.0), ("sigma", 1.2), ("alpha", -1.0),
+                                         ("beta", 9.0), ("t_end", 0.1), ("t_end", 3.0), ("n_paths", 10),
                                          ("noise", "colored")])
 def test_out_of_range_raises(explorer, name, value):
     with pytest.raises((ValueError, TypeError)):
@@ -104,3 +104,19 @@ def test_strong_errors_zero_noise_is_euler():
     a = connections.strong_errors(model, 1.0, levels=(2, 3, 4), fine_level=8, n_paths=2, seed=1)
     assert abs(a["order"] - 1) < 0.15
     assert np.all(a["stderr"] < 1e-12)
+
+
+def test_zero_drift_additive_noise_is_exact(explorer):
+    """alpha = beta = 0: no drift, EM reproduces Brownian motion exactly; the draw says so."""
+    params = explorer.params(alpha=0.0, beta=0.0)
+    r = explorer.compute(**params)
+    assert r["exact"] and np.isnan(r["order"]) and np.all(r["error"] < 1e-12)
+    fig, axes = explorer._new_figure(1)
+    explorer.draw(r, axes[0], params)
+    assert axes[0][0].texts and len(axes[0][1].lines) >= 2
+
+
+def test_order_fine_uses_smallest_steps(default_result):
+    r = default_result
+    expected = np.polyfit(np.log(r["dt"][-3:]), np.log(r["error"][-3:]), 1)[0]
+    assert r["order_fine"] == pytest.approx(expected)

@@ -82,7 +82,11 @@ def strong_errors(model, t_end: float, *, levels=(2, 3, 4, 5, 6), fine_level: in
     -------
     dict
         ``dt`` (L,), ``error`` (L,), ``stderr`` (L,) (standard error of the
-        mean over paths), ``order`` (slope), ``times`` and ``path`` per level
+        mean over paths), ``order`` (slope over all levels), ``order_fine``
+        (slope over the three smallest steps, closer to the asymptotic
+        order), ``exact`` (True when every error is at rounding level, e.g.
+        zero drift with additive noise; the orders are then NaN),
+        ``times`` and ``path`` per level
         (one coordinate of the first path: the margin
         ``X_{0,0,0} - max_{j>0} X_{0,0,j}``), ``t_fine``, ``path_fine``.
     """
@@ -134,8 +138,16 @@ def strong_errors(model, t_end: float, *, levels=(2, 3, 4, 5, 6), fine_level: in
         times.append(tt)
         paths.append(pp)
     dts, errs = np.array(dts), np.array(errs)
-    order = float(np.polyfit(np.log(dts), np.log(errs), 1)[0])
+    scale = max(1.0, float(np.sqrt((ref ** 2).reshape(n_paths, -1).sum(axis=1)).mean()))
+    exact = bool(np.all(errs <= 1e-12 * scale))
+    if exact:            # e.g. zero drift with additive noise: EM is exact, there is no order to fit
+        order = order_fine = float("nan")
+    else:
+        logh, loge = np.log(dts), np.log(np.maximum(errs, 1e-300))
+        order = float(np.polyfit(logh, loge, 1)[0])
+        order_fine = float(np.polyfit(logh[-3:], loge[-3:], 1)[0])
     return {"dt": dts, "error": errs, "stderr": np.array(ses), "order": order,
+            "order_fine": order_fine, "exact": exact,
             "times": times, "path": paths, "t_fine": t_fine, "path_fine": path_fine,
             "levels": levels, "noise": noise}
 
@@ -152,10 +164,10 @@ def _margin(X0) -> float:
 
 CONTROLS = (
     Control("noise", "noise", "additive", kind="choice", options=NOISE_TYPES),
-    Control("sigma", "σ (noise level)", 0.5, 0.05, 1.5, 0.05),
+    Control("sigma", "σ (noise level)", 0.5, 0.05, 1.0, 0.05),
     Control("alpha", "α (same-class impact)", 4.0, 0.0, 8.0, 0.25),
     Control("beta", "β (cross-class impact)", 1.0, 0.0, 8.0, 0.25),
-    Control("t_end", "horizon T", 1.0, 0.25, 4.0, 0.25),
+    Control("t_end", "horizon T", 1.0, 0.25, 2.0, 0.25),
     Control("n_paths", "Brownian paths", 100, 50, 400, 50, kind="int"),
 )
 
@@ -165,27 +177,43 @@ def compute(noise="additive", sigma=0.5, alpha=4.0, beta=1.0, t_end=1.0, n_paths
     from ..model import LEModel
 
     model = LEModel(3, 2, alpha=alpha, beta=beta, sigma=sigma)
-    return strong_errors(model, t_end, levels=(1, 2, 3, 4, 5), fine_level=7, n_paths=n_paths,
+    return strong_errors(model, t_end, levels=(1, 2, 3, 4), fine_level=7, n_paths=n_paths,
                          noise=noise, seed=2021)
 
 
 def draw(result, axes, params):
-    """Left: strong error against the step (log-log) with slopes 1/2 and 1; right: one path."""
+    """Left: strong error against the step (log-log) with slopes 1/2 and 1 through the
+    smallest step; right: one path at several steps."""
     ax, ax2 = axes
     dt, err = result["dt"], result["error"]
-    ax.loglog(dt, err, "o-", color="#0072B2", label=f"EM, fitted order {result['order']:.2f}")
+    if result["exact"]:
+        ax.text(0.5, 0.5, "EM is exact here\n(zero drift, additive noise):\nno discretisation error",
+                ha="center", va="center", transform=ax.transAxes)
+        ax.set_xlabel("step size h")
+        ax.set_ylabel("strong error E|X_h(T) − X_ref(T)|")
+        ax.set_title(f"{params['noise']} noise, σ = {params['sigma']:g}", fontsize=9)
+        _draw_paths(result, ax2)
+        return
+    ax.loglog(dt, err, "o-", color="#0072B2",
+              label=f"EM; order ≈ {result['order_fine']:.2f} (3 smallest h)")
     for order, style in ((0.5, ":"), (1.0, "--")):
-        ax.loglog(dt, err[0] * (dt / dt[0]) ** order, style, color="0.4", lw=1,
+        ax.loglog(dt, err[-1] * (dt / dt[-1]) ** order, style, color="0.4", lw=1,
                   label=f"slope {order:g}")
     _plain_log_ticks(ax)
     ax.set_xticks(dt, [f"{h:.3g}" for h in dt])
     ax.set_xlabel("step size h")
     ax.set_ylabel("strong error E|X_h(T) − X_ref(T)|")
     ax.set_title(f"{params['noise']} noise, σ = {params['sigma']:g}", fontsize=9)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")
+    _draw_paths(result, ax2)
+
+
+def _draw_paths(result, ax2):
+    """One coordinate of the first Brownian path at three step sizes and on the reference grid."""
+    dt = result["dt"]
     colors = ("#E69F00", "#009E73", "#CC79A7")
-    for j, idx in enumerate((0, 2, 4)):
-        if idx < len(result["path"]):
+    for j, idx in enumerate((0, 1, len(dt) - 1)):
+        if idx < len(result["path"]) and (j == 0 or idx > (0, 1, len(dt) - 1)[j - 1]):
             h = dt[idx]
             ax2.plot(result["times"][idx], result["path"][idx], "o-", ms=3, lw=1,
                      color=colors[j], label=f"h = {h:.3g}")
@@ -198,12 +226,13 @@ def draw(result, axes, params):
 
 def _plain_log_ticks(ax):
     """Log axes with major ticks only, labelled as plain numbers (cheap to render)."""
-    from matplotlib.ticker import FuncFormatter, NullLocator
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
     fmt = FuncFormatter(lambda v, _: f"{v:g}")
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_minor_locator(NullLocator())
         axis.set_major_formatter(fmt)
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
 
 
 def make_explorer() -> Explorer:
