@@ -165,6 +165,7 @@ class LEModel:
 
     n_classes: int
     n_per_class: int
+    _: dataclasses.KW_ONLY
     alpha: Schedule | None = None
     beta: Schedule | None = None
     sigma: Schedule = 0.0
