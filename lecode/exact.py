@@ -378,7 +378,7 @@ def estimate_AB_projected(times, class_means):
 # impacts from A, B
 # --------------------------------------------------------------------------
 
-def impacts_from_AB(times, A, B, *, window=5):
+def impacts_from_AB(times, A, B, *, window=None):
     r"""Estimate alpha(t), beta(t) as smoothed derivatives of A(t), B(t) (chapters 3 and 6).
 
     :math:`\hat\alpha(t_j)` is the slope of the least-squares line through the
@@ -391,7 +391,7 @@ def impacts_from_AB(times, A, B, *, window=5):
     ----------
     times : array (S,), strictly increasing
     A, B : arrays (S,)
-    window : int, 2 <= window <= S
+    window : int, 2 <= window <= S, default min(5, S)
 
     Returns
     -------
@@ -405,7 +405,7 @@ def impacts_from_AB(times, A, B, *, window=5):
         raise ValueError("times must hold at least 2 points")
     if np.any(np.diff(times) <= 0):
         raise ValueError("times must be strictly increasing")
-    window = check_int("window", window, minimum=2, maximum=S)
+    window = min(5, S) if window is None else check_int("window", window, minimum=2, maximum=S)
     h = window // 2
     out_a, out_b = np.empty(S), np.empty(S)
     for j in range(S):

@@ -208,6 +208,8 @@ def test_estimator_validation():
         exact.estimate_AB_identity(t, np.zeros((5, 3, 2)))
     with pytest.raises(ValueError, match="window"):
         exact.impacts_from_AB(t, t, t, window=6)
+    a3, _ = exact.impacts_from_AB(t[:3], 2 * t[:3], t[:3])     # default window shrinks to S
+    np.testing.assert_allclose(a3, 2.0)
     with pytest.raises(ValueError, match="A must have shape"):
         exact.impacts_from_AB(t, t[:3], t)
 
