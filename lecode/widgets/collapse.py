@@ -15,9 +15,10 @@ start from a small cloud around the origin (independent
 The explorer shows the features at time ``t`` in :math:`\mathbb R^3` (with
 the vertex directions :math:`u_k = e_k - \frac13\mathbf 1`), their projection
 onto the sum-zero plane (where the cross-entropy dynamics live), and the
-neural-collapse statistics NC1, ETF distance, NC3 along the run, with the
-chapter's prediction :math:`\mathrm{NC1}\approx (K-1)\frac{n-1}{n}\sigma^2 t/s(t)^2`
-for the LE-SDE (:func:`predicted_nc1`).
+neural-collapse statistics NC1, ETF distance, NC3 along the run (NC4 at time
+``t`` in the title), with the chapter's narrow-cloud prediction
+:math:`\mathrm{NC1}\approx (K-1)\frac{n-1}{n}(v_0 + \sigma^2 t)/s(t)^2`
+(:func:`predicted_nc1`; :math:`\sigma = 0` for feature-SGD, whose clouds are frozen).
 
 Long horizons are simulated on a geometric time grid (:func:`log_trajectory`):
 :func:`lecode.simulate` runs segment by segment with a step proportional to
@@ -321,7 +322,7 @@ def _ideal_vertices(means: np.ndarray) -> np.ndarray:
 
 def draw(result: dict, axes, params: dict) -> None:
     """Draw the features in R^3, their sum-zero-plane projection and the NC curves."""
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
     ax3, ax2, axn = axes
     colors = class_colors(K)
@@ -379,6 +380,9 @@ def draw(result: dict, axes, params: dict) -> None:
         axn.plot(times, pred, color="#0072B2", ls="--", lw=0.9, label="NC1 prediction")
     axn.set_xscale("log")
     axn.set_yscale("log")
+    for axis in (axn.xaxis, axn.yaxis):                # few ticks: rendering log axes is costly
+        axis.set_major_locator(LogLocator(numticks=5))
+        axis.set_minor_locator(NullLocator())
     axn.set_xlabel("time t")
     axn.set_ylabel("statistic (log scale)")
     nc4 = float(result["nc4"][-1])
