@@ -9,7 +9,7 @@ DESIGN.md section 3, items 2, 3 and 7:
 * the label-noise factor of the separating force (chapter 7).
 
 All formulas assume no self-impact (gamma = 0) and no label noise unless
-stated.  Notation: u_k = e_k - 1/K, |u_k|^2 = (K-1)/K.
+stated.  Notation: u_k = e_k - 1/K, ``|u_k|^2 = (K-1)/K``.
 """
 
 from __future__ import annotations
@@ -277,7 +277,7 @@ def estimate_AB_identity(times, class_means):
 # --------------------------------------------------------------------------
 
 def projected_coordinates(class_means):
-    r"""y_k = u_k . X_k / |u_k|^2 for class means (..., K, K) (logit features; chapter 3).
+    r"""``y_k = u_k . X_k / |u_k|^2`` for class means (..., K, K) (logit features; chapter 3).
 
     Returns an array (..., K).
     """
@@ -292,7 +292,7 @@ def projected_coordinates(class_means):
 def projected_mode_scales(A, B, n_classes):
     r"""Growth factors of the linear projected LE-ODE's modes (chapter 3).
 
-    In y_k = u_k . X_k/|u_k|^2 the LE-ODE reads
+    In ``y_k = u_k . X_k/|u_k|^2`` the LE-ODE reads
     :math:`\dot y_k = \frac1K[(\alpha-\beta)y_k + \beta(K y_k - \sum_j y_j)/(K-1)]`, so
 
     .. math::

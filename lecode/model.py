@@ -132,7 +132,7 @@ class LEModel:
     sigma : float or callable, default 0
         Noise level >= 0 (or function of t): each sample has its own
         independent p-dimensional Brownian motion.  See
-        :func:`lecode.simulate.sgd_noise_sigma` for the value matching an SGD
+        :func:`lecode.sgd_noise_sigma` for the value matching an SGD
         learning rate.
     gradient : {"ce", "identity", "projected"}
         ``"ce"``: cross-entropy gradient W^T(softmax(W x) - e_y);

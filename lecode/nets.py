@@ -6,7 +6,7 @@ The network side of the book (chapter 1 *Local elasticity*, chapter 6
 * :class:`MLP` -- a fully connected network in float64 numpy with
   ``relu``, ``tanh`` or ``linear`` activations, trained by plain SGD on the
   cross-entropy loss; its neural tangent kernel (NTK) in closed form.
-* :func:`train` (in :mod:`lecode._training`, re-exported here) -- SGD with
+* :func:`train` (in ``lecode._training``, re-exported here) -- SGD with
   batch size 1 (or a minibatch) that records logits along the way.
 * :func:`impact_matrix`, :func:`class_impacts` -- the impacts of the LE
   model measured through the NTK: alpha-hat and beta-hat.

@@ -1,6 +1,6 @@
 r"""Parameter sweeps: a metric over a grid of settings x independent trials.
 
-:func:`sweep` runs :func:`lecode.simulate` once per grid setting (the trials
+:func:`lecode.sweep` runs :func:`lecode.simulate` once per grid setting (the trials
 of a setting are vectorised inside ``simulate``), evaluates a metric on each
 trajectory and collects everything in a :class:`SweepResult`. It is the
 engine of the phase diagrams of chapter 4 (probability of linear separability
@@ -43,7 +43,7 @@ SIMULATE_KEYS = ("t_end", "dt", "method", "lr", "x0", "centre")
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class SweepResult:
-    """Results of :func:`sweep`.
+    """Results of :func:`lecode.sweep`.
 
     Attributes
     ----------
@@ -262,7 +262,7 @@ def sweep(model, grid, metric, *, t_end=None, dt=None, method: str = "sde",
         ``{("alpha", "beta"): [(1, 0.5), (2, 1)]}``. An empty dict runs the
         base setting once.
     metric : str or callable
-        A name from :data:`METRICS` (``"is_separable"``, ``"accuracy"``,
+        A name from ``lecode.sweep.METRICS`` (``"is_separable"``, ``"accuracy"``,
         ``"cross_entropy"``, ``"min_margin"``, ``"margins"``, ``"nc1"``...),
         evaluated by :mod:`lecode.metrics` at every saved time with the
         trajectory's labels and the model's readout; or a callable
@@ -310,7 +310,7 @@ def sweep(model, grid, metric, *, t_end=None, dt=None, method: str = "sde",
     -------
     SweepResult
         ``results`` of shape ``grid_shape + (n_trials,) + metric_shape``; see
-        :meth:`SweepResult.probability`, :meth:`SweepResult.mean`.
+        :meth:`lecode.sweep.SweepResult.probability`, :meth:`lecode.sweep.SweepResult.mean`.
 
     Examples
     --------
