@@ -130,8 +130,8 @@ def compute(alpha: float = 1.5, beta: float = 0.5, K: int = 3, variant: str = "i
     estimate = exact.estimate_AB_identity if variant == "identity" else exact.estimate_AB_projected
     A_hat, B_hat = estimate(t, cm)
     alpha_hat, beta_hat = exact.impacts_from_AB(t, A_hat, B_hat, window=WINDOW)
-    alpha_t = np.array([model._alpha_beta(s)[0] for s in t])
-    beta_t = np.array([model._alpha_beta(s)[1] for s in t])
+    E_t = np.array([model.impacts(s) for s in t])          # (S, K, K): alpha on the diagonal
+    alpha_t, beta_t = E_t[:, 0, 0], E_t[:, 0, 1]
     return {
         "times": t,
         "log_mode1": np.log(m1 / m1[0]),
