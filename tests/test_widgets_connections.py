@@ -120,3 +120,87 @@ def test_order_fine_uses_smallest_steps(default_result):
     r = default_result
     expected = np.polyfit(np.log(r["dt"][-3:]), np.log(r["error"][-3:]), 1)[0]
     assert r["order_fine"] == pytest.approx(expected)
+
+
+# -- the lazy-training explorer (section 8.1) --------------------------------
+
+@pytest.fixture(scope="module")
+def lazy():
+    return connections.make_lazy_explorer()
+
+
+def test_lazy_default_is_sane(lazy):
+    r = lazy.compute(**lazy.defaults)
+    assert 0 < r["dtheta"] <= r["bound"]                      # proposition ch08-prop-lazy
+    assert 0 < r["dkernel"] < 1 and 0 < r["loss"] < 0.2
+    assert r["ab"].shape == (len(r["times"]), 2) and r["times"][-1] == pytest.approx(100.0)
+    assert np.all(r["ab"] > 0) and r["ab"][0, 0] > r["ab"][0, 1]   # local elasticity at init
+
+
+def test_lazy_wider_moves_less(lazy):
+    narrow = lazy.compute(**lazy.params(width=32))
+    wide = lazy.compute(**lazy.params(width=1024))
+    assert wide["dtheta"] < narrow["dtheta"] / 3                   # ~ m^(-1/2): factor sqrt(32)
+    assert wide["dkernel"] < narrow["dkernel"] / 3
+
+
+def test_lazy_longer_training_moves_more(lazy):
+    short = lazy.compute(**lazy.params(width=64, train_time=20.0))
+    long = lazy.compute(**lazy.params(width=64, train_time=200.0))
+    assert long["dtheta"] > short["dtheta"] and long["loss"] < short["loss"]
+
+
+def test_lazy_depends_on_eta_times_steps(lazy):
+    a = lazy.compute(**lazy.params(width=64, eta=0.5))
+    b = lazy.compute(**lazy.params(width=64, eta=1.0))
+    assert a["dtheta"] == pytest.approx(b["dtheta"], rel=0.05)
+
+
+def test_lazy_spread_weakens_local_elasticity(lazy):
+    tight = lazy.compute(**lazy.params(width=64, spread=0.1))["ab"][0]
+    loose = lazy.compute(**lazy.params(width=64, spread=1.5))["ab"][0]
+    assert tight[0] - tight[1] > loose[0] - loose[1]
+
+
+@pytest.mark.parametrize("name, value", [("width", 8), ("width", 10000), ("train_time", 0.0),
+                                         ("eta", 3.0), ("spread", 0.0)])
+def test_lazy_out_of_range_raises(lazy, name, value):
+    with pytest.raises((ValueError, TypeError)):
+        lazy.params(**{name: value})
+
+
+def test_lazy_draw_and_small_multiples(lazy):
+    params = lazy.params(width=32)
+    fig, axes = lazy._new_figure(1)
+    lazy.draw(lazy.compute(**params), axes[0], params)
+    assert len(axes[0][0].lines) >= 2 and len(axes[0][1].images) == 1
+    fig = lazy.small_multiples("width", [16, 64])
+    assert isinstance(fig, Figure) and len(fig.axes) == 4
+
+
+def test_two_layer_impacts_match_finite_differences():
+    X, y = connections.cluster_data(3, 4, 5, seed=3)
+    net = connections.two_layer_init(6, 5, 3, seed=4)
+    flat = np.concatenate([net["W"].ravel(), net["A"].ravel()])
+
+    def f(v):
+        W, A = v[:30].reshape(6, 5), v[30:].reshape(3, 6)
+        return np.maximum(X @ W.T, 0) @ A.T / np.sqrt(6)
+
+    J = np.stack([(f(flat + e) - f(flat - e)) / 2e-6 for e in 1e-6 * np.eye(flat.size)], axis=-1)
+    np.testing.assert_allclose(np.einsum("ikp,jkp->ij", J, J) / 3,
+                               connections.two_layer_impacts(net, X), atol=1e-6)
+
+
+def test_two_layer_gradient_matches_finite_differences():
+    X, y = connections.cluster_data(3, 4, 5, seed=3)
+    net = connections.two_layer_init(6, 5, 3, seed=4)
+    loss, grad, _ = connections.two_layer_loss_grad({k: v.copy() for k, v in net.items()}, X, y)
+    for key in ("W", "A"):
+        num = np.zeros_like(net[key])
+        for idx in np.ndindex(net[key].shape):
+            for sign in (1, -1):
+                moved = {k: v.copy() for k, v in net.items()}
+                moved[key][idx] += sign * 1e-6
+                num[idx] += sign * connections.two_layer_loss_grad(moved, X, y)[0] / 2e-6
+        np.testing.assert_allclose(grad[key], num, atol=1e-6)

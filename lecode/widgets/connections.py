@@ -1,4 +1,4 @@
-"""Explorer of chapter 8 (*Connections*): discretisation error of Euler–Maruyama on the LE-SDE.
+"""Explorers of chapter 8 (*Connections*): Euler–Maruyama's error on the LE-SDE; lazy training.
 
 The LE-SDE has *additive* noise (``sigma(t) dB``, independent of the
 features), and for additive noise the Euler–Maruyama scheme coincides with
@@ -20,7 +20,14 @@ Public functions
     The coupled Euler–Maruyama experiment (used by the explorer and by the
     chapter's check cells).
 :func:`make_explorer`
-    The :class:`~lecode.widgets.Explorer` of the chapter.
+    The main :class:`~lecode.widgets.Explorer` of the chapter (step size of
+    Euler–Maruyama).
+:func:`train_two_layer` and helpers
+    Gradient descent on the two-layer ReLU network in NTK parameterisation
+    :math:`f(x) = A\\,\\mathrm{relu}(Wx)/\\sqrt m` of section 8.1, with the
+    relative change of its parameters and of its impacts (lazy training).
+:func:`make_lazy_explorer`
+    Width against the change of the impacts alpha-hat, beta-hat.
 """
 
 from __future__ import annotations
@@ -30,7 +37,9 @@ import numpy as np
 from .._validate import NonFiniteError, as_generator, check_choice, check_int, check_real
 from ._explorer import Control, Explorer
 
-__all__ = ["NOISE_TYPES", "strong_errors", "make_explorer"]
+__all__ = ["NOISE_TYPES", "strong_errors", "make_explorer", "cluster_data", "two_layer_init",
+           "two_layer_loss_grad", "two_layer_impacts", "class_alpha_beta", "train_two_layer",
+           "make_lazy_explorer"]
 
 #: Noise models of :func:`strong_errors`.
 NOISE_TYPES = ("additive", "multiplicative")
@@ -244,3 +253,160 @@ def make_explorer() -> Explorer:
     """
     return Explorer("Euler–Maruyama on the LE-SDE: strong error against the step",
                     CONTROLS, compute, draw, panels=[{}, {}], panel_size=(4.2, 3.3))
+
+
+# --------------------------------------------------------------------------
+# lazy training of a wide two-layer network (section 8.1)
+# --------------------------------------------------------------------------
+
+def cluster_data(n_classes: int = 3, n_per_class: int = 10, dim: int = 10, spread: float = 0.6,
+                 seed=0):
+    """K Gaussian clusters projected on the unit sphere of R^dim (inputs with |x| = 1).
+
+    Returns ``X`` (K n, dim) and integer labels ``y`` (K n,), class by class.
+    """
+    K = check_int("n_classes", n_classes, minimum=2)
+    n = check_int("n_per_class", n_per_class, minimum=2)
+    d = check_int("dim", dim, minimum=1)
+    spread = check_real("spread", spread, minimum=0.0)
+    rng = as_generator(seed)
+    centres = rng.standard_normal((K, d))
+    X = (centres[:, None, :] + spread * rng.standard_normal((K, n, d))).reshape(K * n, d)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    return X, np.repeat(np.arange(K), n)
+
+
+def two_layer_init(width: int, dim: int, n_classes: int, seed=None) -> dict:
+    """Parameters ``{"W": (m, d), "A": (K, m)}`` of f(x) = A relu(W x)/sqrt(m), entries N(0, 1)."""
+    m = check_int("width", width, minimum=1)
+    rng = as_generator(seed)
+    return {"W": rng.standard_normal((m, dim)), "A": rng.standard_normal((n_classes, m))}
+
+
+def two_layer_loss_grad(net: dict, X: np.ndarray, y: np.ndarray):
+    r"""Mean cross-entropy of :math:`f(x) = A\,\mathrm{relu}(Wx)/\sqrt m`, its gradient, and mean_i |g_i|.
+
+    With :math:`g_i = \mathrm{softmax}(f(x_i)) - e_{y_i}`, the gradient is
+    :math:`\frac1N\sum_i J_i^\top g_i`: ``A``-part :math:`G^\top \mathrm{relu}(XW^\top)/\sqrt m`,
+    ``W``-part :math:`((G A)\odot \mathbf 1[XW^\top > 0])^\top X/\sqrt m` (G = rows g_i / N).
+    Returns ``(loss, grad, gbar)`` with ``grad`` a dict like ``net``.
+    """
+    m = net["W"].shape[0]
+    H = X @ net["W"].T
+    act = np.maximum(H, 0.0)
+    Z = act @ net["A"].T / np.sqrt(m)
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    rows = np.arange(len(y))
+    loss = float(np.mean(-np.log(P[rows, y])))
+    G = P
+    G[rows, y] -= 1.0
+    gbar = float(np.linalg.norm(G, axis=1).mean())
+    G /= len(y)
+    grad = {"A": G.T @ act / np.sqrt(m), "W": ((G @ net["A"]) * (H > 0)).T @ X / np.sqrt(m)}
+    return loss, grad, gbar
+
+
+def two_layer_impacts(net: dict, X: np.ndarray) -> np.ndarray:
+    r"""Scalar impacts :math:`\operatorname{tr}\Theta(x_i, x_j)/K` of the two-layer network, (N, N).
+
+    From the closed-form NTK (chapter 8, eq. ch08-eq-ntk):
+    :math:`\frac1m\sum_j[\mathrm{relu}(w_j\cdot x)\mathrm{relu}(w_j\cdot x')
+    + \frac{|A_{:,j}|^2}{K}\mathbf 1[w_j\cdot x>0]\mathbf 1[w_j\cdot x'>0]\,x\cdot x']`.
+    """
+    m, K = net["W"].shape[0], net["A"].shape[0]
+    H = X @ net["W"].T
+    act, D = np.maximum(H, 0.0), (H > 0).astype(float)
+    return act @ act.T / m + (X @ X.T) * ((D * (net["A"] ** 2).sum(axis=0)) @ D.T) / (m * K)
+
+
+def class_alpha_beta(E: np.ndarray, y: np.ndarray):
+    """Mean impact over same-class pairs (self-pairs excluded) and over cross-class pairs."""
+    same = (y[:, None] == y[None, :]) & ~np.eye(len(y), dtype=bool)
+    return float(E[same].mean()), float(E[y[:, None] != y[None, :]].mean())
+
+
+def train_two_layer(X, y, *, width: int, eta: float = 1.0, steps: int = 200, seed=1,
+                    record_every: int = 20) -> dict:
+    r"""Gradient descent on the two-layer network in NTK parameterisation; what lazy training measures.
+
+    Returns a dict with ``dtheta`` (:math:`\|\theta_S-\theta_0\|/\|\theta_0\|`), ``bound``
+    (:math:`\exp(\frac{\eta}{\sqrt m}\sum_s \bar g_s) - 1`, proposition ch08-prop-lazy),
+    ``dkernel`` (relative Frobenius change of the impacts), ``loss`` (final), ``times``
+    and ``ab`` (R, 2) (alpha-hat, beta-hat every ``record_every`` steps), ``E0``, ``E1``.
+    """
+    width = check_int("width", width, minimum=1)
+    eta = check_real("eta", eta, minimum=0.0, strict_min=True)
+    steps = check_int("steps", steps, minimum=1)
+    record_every = check_int("record_every", record_every, minimum=1)
+    net = two_layer_init(width, X.shape[1], int(y.max()) + 1, seed)
+    start = {k: v.copy() for k, v in net.items()}
+    E0 = two_layer_impacts(net, X)
+    ab, times, gsum = [class_alpha_beta(E0, y)], [0.0], 0.0
+    for s in range(steps):
+        _, grad, gbar = two_layer_loss_grad(net, X, y)
+        gsum += gbar
+        for k in net:
+            net[k] -= eta * grad[k]
+        if (s + 1) % record_every == 0 or s + 1 == steps:
+            ab.append(class_alpha_beta(two_layer_impacts(net, X), y))
+            times.append(eta * (s + 1))
+    if not all(np.all(np.isfinite(v)) for v in net.values()):
+        raise NonFiniteError(f"training diverged at width {width}; lower eta (got {eta})")
+    E1 = two_layer_impacts(net, X)
+
+    def norm(d):
+        return float(np.sqrt(sum(float((v ** 2).sum()) for v in d.values())))
+
+    return {"dtheta": norm({k: net[k] - start[k] for k in net}) / norm(start),
+            "bound": float(np.expm1(eta * gsum / np.sqrt(width))),
+            "dkernel": float(np.linalg.norm(E1 - E0) / np.linalg.norm(E0)),
+            "loss": two_layer_loss_grad(net, X, y)[0],
+            "times": np.array(times), "ab": np.array(ab), "E0": E0, "E1": E1}
+
+
+LAZY_CONTROLS = (
+    Control("width", "width m", 256, 16, 4096, 0.301, kind="log"),
+    Control("train_time", "training time ηS", 100.0, 10.0, 200.0, 10.0),
+    Control("eta", "step η", 1.0, 0.25, 2.0, 0.25),
+    Control("spread", "cluster spread", 0.6, 0.1, 1.5, 0.1),
+)
+
+
+def lazy_compute(width=256, train_time=100.0, eta=1.0, spread=0.6):
+    """Train the two-layer network of section 8.1 on three clusters (seeded) at this width."""
+    X, y = cluster_data(3, 10, 10, spread, seed=0)
+    steps = max(1, int(round(train_time / eta)))
+    m = int(round(width))
+    return train_two_layer(X, y, width=m, eta=eta, steps=steps, seed=1,
+                           record_every=max(1, steps // 10))
+
+
+def lazy_draw(result, axes, params):
+    """Left: alpha-hat(t), beta-hat(t) relative to t = 0; right: change of the impact matrix."""
+    ax, ax2 = axes
+    ab, t = result["ab"], result["times"]
+    ax.plot(t, ab[:, 0] / ab[0, 0], "-", color="#0072B2", label="α̂(t)/α̂(0)")
+    ax.plot(t, ab[:, 1] / ab[0, 1], "--", color="#E69F00", label="β̂(t)/β̂(0)")
+    ax.axhline(1.0, color="0.5", lw=0.8)
+    ax.set_ylim(0.8, max(1.6, float(np.max(ab / ab[0])) * 1.05))
+    ax.set_xlabel("training time t = ηs")
+    ax.set_ylabel("impact relative to t = 0")
+    ax.set_title(f"m = {int(round(params['width']))}: |Δθ|/|θ| = {result['dtheta']:.3f}, "
+                 f"loss {result['loss']:.3f}", fontsize=9)
+    ax.legend(fontsize=8, loc="upper left")
+    dE = result["E1"] - result["E0"]
+    ax2.imshow(dE, cmap="RdBu_r", vmin=-0.5, vmax=0.5)
+    ax2.set_title(f"E(T) − E(0), colours ±0.5 (rel. change {result['dkernel']:.3f})", fontsize=9)
+    ax2.set_xlabel("sample j (sorted by class)")
+    ax2.set_ylabel("sample i (sorted by class)")
+    ax2.grid(False)
+
+
+def make_lazy_explorer() -> Explorer:
+    """Lazy training (section 8.1): width against the change of the parameters and of the impacts.
+
+    Main control for the static figure: ``width``.
+    """
+    return Explorer("Lazy training: the impacts freeze as the width grows", LAZY_CONTROLS,
+                    lazy_compute, lazy_draw, panels=[{}, {}], panel_size=(4.2, 3.3))
