@@ -186,8 +186,8 @@ def run(name: str, *, reduced: bool = False, executor: concurrent.futures.Execut
 
         ``record_steps (R,)``, ``impact_steps (C,)``, ``settings (S,)``;
         ``class_means (S, T, R, K, K)`` -- mean probe logits of each true
-        class, float32; ``class_means_by_label`` -- the same grouped by the
-        (possibly corrupted) training label; ``train_loss, train_acc,
+        class, float32; ``class_means_by_label`` (``label_noise`` only) --
+        the same grouped by the corrupted training label; ``train_loss, train_acc,
         val_loss, val_acc (S, T, R)``; ``alpha, beta (S, T, C)``;
         ``noise_fraction (S, T)``; for setting 0 (``digits``: every
         setting), trial 0: ``probe_logits (R, M, K)``, ``probe_classes``,
@@ -228,12 +228,13 @@ def run(name: str, *, reduced: bool = False, executor: concurrent.futures.Execut
                impact_steps=np.array(cfg["impact_steps"], dtype=np.int64),
                settings=np.array(cfg["settings"], dtype=float),
                class_means=stack("class_means"),
-               class_means_by_label=stack("class_means_by_label"),
                train_loss=stack("train_loss"), train_acc=stack("train_acc"),
                val_loss=stack("val_loss"), val_acc=stack("val_acc"),
                alpha=stack("alpha"), beta=stack("beta"),
                noise_fraction=stack("noise_fraction"),
                wall_time=np.array(wall))
+    if cfg["name"] == "label_noise":       # identical to class_means without corruption
+        out["class_means_by_label"] = stack("class_means_by_label")
     examples = range(S) if cfg["dataset"] == "digits" else [0]
     for s in examples:
         r = results[s * T]
