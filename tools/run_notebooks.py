@@ -6,8 +6,9 @@ Usage (from the repository root, inside the project's environment)::
     python tools/run_notebooks.py --all
 
 Each notebook is executed top to bottom in a fresh kernel from ``chapters/``
-(the working directory nbval and the book build use), with widget state *not*
-stored, execution counts renumbered, and the size and wall time reported.
+(the working directory nbval and the book build use), with widget state
+stripped from the saved file (nbclient needs it while executing; the book
+build stores its own), execution counts renumbered, and the size and wall time reported.
 A notebook over 1.5 MB is an error. This is the only supported way to refresh
 the committed outputs that nbval compares.
 """
@@ -54,7 +55,7 @@ def run(path: Path, timeout: int) -> None:
             cell.execution_count = None
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     start = time.perf_counter()
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     elapsed = time.perf_counter() - start
