@@ -10,7 +10,8 @@ Reports
 * NTK evaluation time, closed form (lecode.nets.MLP.ntk / ntk_trace) against
   the naive dense product J J^T of explicit parameter Jacobians, and the ratio;
 * the wall time of each full experiment (stored in chapters/data/*.npz, or
-  re-measured with --run-experiments).
+  re-measured with --run-experiments), and its CPU time estimated from one
+  trial (the wall time depends on the load of the machine).
 """
 
 from __future__ import annotations
@@ -95,8 +96,17 @@ def bench_experiments(rerun: bool):
                 print(f"  {name:12s}: no stored results")
                 continue
             S, T = res["val_acc"].shape[:2]
-            print(f"  {name:12s}: {float(res['wall_time']):7.1f} s when stored "
+            print(f"  {name:12s}: {float(res['wall_time']):7.1f} s wall when stored "
                   f"({S} settings x {T} trials x {int(res['cfg_steps'])} steps)")
+        # CPU time of one trial (the last setting) times the number of trials: the
+        # cost on one idle core, independent of the load of a shared machine
+        cfg = experiments.config(name)
+        S = len(cfg["settings"])
+        t = time.process_time()
+        experiments._trial((cfg, S - 1, 0))
+        cpu = time.process_time() - t
+        print(f"  {'':12s}  one trial {cpu:5.1f} s CPU -> {cpu * S * cfg['trials']:6.0f} s CPU "
+              f"for all {S * cfg['trials']} trials")
 
 
 def main(argv=None):
