@@ -100,7 +100,7 @@ def config(name: str, reduced: bool = False) -> dict:
                    trials=25, full_steps=5_000, lr=0.005, n_train_per_class=None,
                    n_val_per_class=40, probe_per_class=20, impact_per_class=20,
                    impact_steps=[0, 10, 30, 100, 300, 1000, 2000, 3000, 5000])
-        red = dict(trials=2, steps=2000)
+        red = dict(trials=1, steps=2000)
     cfg["steps"] = cfg["full_steps"]
     if reduced:
         cfg.update(red)

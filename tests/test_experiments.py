@@ -9,7 +9,7 @@ trials 0..T_r-1, steps up to ``steps_r``), so it is checked two ways:
 * statistics: the key facts the chapters rely on hold both in the reduced run
   and in the stored results (tolerances in each test).
 
-Total time: about 20-30 s for the three reduced runs.
+Total: about 20 s of CPU for the three reduced runs (more wall time on a loaded machine).
 """
 
 import concurrent.futures
