@@ -113,18 +113,26 @@ def compute(alpha, beta, sigma, K, n, t):
 
 
 def draw(result, axes, params):
-    """Draw the features (left) and the loss curve (right) of :func:`compute`'s result."""
+    """Draw the features (left) and the loss curve (right) of :func:`compute`'s result.
+
+    Kept lean for speed (one legend, linear axes, no mathtext): an update must
+    stay well under the book's 200 ms budget.
+    """
     ax_f, ax_l = axes
     K = params["K"]
     colors = class_colors(K)
     pts = result["points"]
     for k in range(K):
-        ax_f.scatter(pts[k, :, 0], pts[k, :, 1], s=9, color=colors[k], alpha=0.7,
-                     label=f"class {k + 1}" if K <= 4 else None)
+        ax_f.scatter(pts[k, :, 0], pts[k, :, 1], s=9, color=colors[k], alpha=0.7)
     v = result["vertices"]
-    ax_f.scatter(v[:, 0], v[:, 1], marker="x", s=60, color="black", zorder=3,
-                 label="noiseless s(t)·u_k")
-    ax_f.set_aspect("equal", adjustable="datalim")
+    ax_f.scatter(v[:, 0], v[:, 1], marker="x", s=60, color="black", zorder=3)
+    # equal scales on both axes, from a square data window around the points
+    allp = np.concatenate([pts.reshape(-1, 2), v])
+    centre = (allp.max(axis=0) + allp.min(axis=0)) / 2
+    half = 0.55 * max(float(np.ptp(allp[:, 0])), float(np.ptp(allp[:, 1])), 1e-3)
+    ax_f.set_xlim(centre[0] - half, centre[0] + half)
+    ax_f.set_ylim(centre[1] - half, centre[1] + half)
+    ax_f.set_aspect("equal", adjustable="box")
     if K > 2:
         ax_f.set_xlabel("logits projected on a (sum-zero plane)")
         ax_f.set_ylabel("logits projected on b")
@@ -132,25 +140,24 @@ def draw(result, axes, params):
         ax_f.set_xlabel("(x₁ − x₂)/√2")
         ax_f.set_ylabel("(x₁ + x₂)/√2")
     sep = "yes" if result["separable"] else "no"
-    ax_f.set_title(f"t = {params['t']:g}: separable by some linear map: {sep}\n"
-                   f"accuracy of own readout: {result['accuracy']:.2f}", fontsize=9)
-    ax_f.legend(fontsize=7, loc="best")
+    ax_f.set_title(f"t = {params['t']:g}; × = noiseless s(t)·u_k\n"
+                   f"separable by some linear map: {sep}; own-readout accuracy {result['accuracy']:.2f}",
+                   fontsize=8)
 
     t = result["times"]
-    ax_l.semilogy(t, result["loss"], color="#0072B2", label="LE-SDE (simulated)")
-    ax_l.semilogy(t, result["loss_ode"], "--", color="black", label="margin law (σ = 0)")
     a, b = params["alpha"], params["beta"]
+    hi = max(result["loss"].max(), result["loss_ode"].max())
+    ax_l.plot(t, result["loss"], color="#0072B2", label="LE-SDE (simulated)")
+    ax_l.plot(t, result["loss_ode"], "--", color="black", label="margin law (σ = 0)")
     if a > b:
         tt = t[t > 0]
-        ax_l.semilogy(tt, (K - 1) / ((a - b) * tt), ":", color="#D55E00",
-                      label="(K−1)/((α−β)t)")
-    lo = min(result["loss"].min(), result["loss_ode"].min())
-    hi = max(result["loss"].max(), result["loss_ode"].max())
-    ax_l.set_ylim(max(lo / 2, 1e-4), hi * 2)
+        ax_l.plot(tt, np.minimum((K - 1) / ((a - b) * tt), 2 * hi), ":", color="#D55E00",
+                  label="(K−1)/((α−β)t)")
+    ax_l.set_ylim(0, 1.1 * hi)
     ax_l.set_xlabel("training time t")
     ax_l.set_ylabel("training loss (cross-entropy)")
     ax_l.set_title(f"α = {a:g}, β = {b:g}, σ = {params['sigma']:g}, K = {K}, n = {params['n']}",
-                   fontsize=9)
+                   fontsize=8)
     ax_l.legend(fontsize=7, loc="best")
 
 
