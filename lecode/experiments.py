@@ -41,7 +41,8 @@ from . import data as _data
 from . import nets as _nets
 from ._validate import check_choice, check_int
 
-__all__ = ["EXPERIMENTS", "DATA_DIR", "config", "run", "save", "load", "summary", "main"]
+__all__ = ["EXPERIMENTS", "DATA_DIR", "config", "experiment_data", "run", "save", "load", "summary",
+           "main"]
 
 #: Folder of the stored results.
 DATA_DIR = Path(__file__).resolve().parents[1] / "chapters" / "data"
@@ -125,6 +126,34 @@ def _dataset(dataset: str, n_train, n_val: int, classes: tuple, seed: int, cente
     for a in (Xt, yt, Xv, yv):
         a.setflags(write=False)
     return Xt, yt, Xv, yv
+
+
+def experiment_data(name: str, K: int | None = None):
+    """The (centred) training and validation sets an experiment trains on.
+
+    Parameters
+    ----------
+    name : {"geomnist", "label_noise", "digits"}
+    K : int, optional
+        For ``digits``: the number of classes (digits ``0..K-1``), one of the
+        experiment's settings (2 to 5). Ignored otherwise.
+
+    Returns
+    -------
+    X_train, y_train, X_val, y_val
+        Flattened inputs minus the training mean (read-only arrays, cached),
+        clean labels.
+    """
+    cfg = config(name)
+    if cfg["dataset"] == "digits":
+        if K is None:
+            raise ValueError("K must be given for the digits experiment (2, 3, 4 or 5)")
+        K = check_int("K", K, minimum=2, maximum=5)
+        classes = tuple(range(K))
+    else:
+        classes = ()
+    return _dataset(cfg["dataset"], cfg["n_train_per_class"], cfg["n_val_per_class"],
+                    classes, cfg["seed"], cfg["center"])
 
 
 def _trial(task: tuple) -> dict:

@@ -55,6 +55,19 @@ def test_config_reduced_is_prefix_of_full():
     assert E.config("digits")["settings"] == [2, 3, 4, 5]
 
 
+def test_experiment_data():
+    Xt, yt, Xv, yv = E.experiment_data("geomnist")
+    assert Xt.shape == (3000, 1024) and Xv.shape == (300, 1024)
+    assert np.allclose(Xt.mean(axis=0), 0, atol=1e-12)          # centred by the training mean
+    assert E.experiment_data("label_noise")[0] is Xt                # same (cached) data
+    Xd, yd, _, _ = E.experiment_data("digits", K=4)
+    assert Xd.shape[1] == 64 and set(np.unique(yd)) == {0, 1, 2, 3}
+    with pytest.raises(ValueError, match="K"):
+        E.experiment_data("digits")
+    with pytest.raises(ValueError, match="K"):
+        E.experiment_data("digits", K=7)
+
+
 def test_validation(tmp_path):
     with pytest.raises(ValueError, match="name"):
         E.config("cifar")
