@@ -95,6 +95,27 @@ def test_notebook_hygiene(path):
     assert counts == sorted(counts), f"{path.name} was not executed top to bottom"
 
 
+def test_only_widget_cells_skip_output_comparison():
+    """``nbval-ignore-output`` is reserved for cells that show a live widget.
+
+    A live widget's output depends on the front end (nbval has no widget
+    manager, so the explorer's first figure leaks into the cell output); every
+    other cell's printed text is part of the book's contract.
+    """
+    for path in chapter_notebooks():
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            tagged = "nbval-ignore-output" in cell.get("metadata", {}).get("tags", [])
+            shows_widget = ".widget()" in source
+            assert tagged == shows_widget, (
+                f"{path.name}: cell {source[:60]!r} "
+                + ("shows a widget without the nbval-ignore-output tag" if shows_widget
+                   else "is excluded from nbval comparison but shows no widget"))
+
+
 def _markdown(path: Path) -> str:
     nb = json.loads(path.read_text())
     return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
