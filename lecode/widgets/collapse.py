@@ -40,7 +40,7 @@ from ..simulate import X0_SCALE, simulate
 from ._explorer import Control, Explorer
 
 __all__ = ["make_explorer", "compute", "draw", "log_trajectory", "log_times", "symmetric_margin",
-           "predicted_nc1", "plane_coordinates", "PLANE_BASIS", "vertex_coordinates", "NOISE_MODELS", "K",
+           "predicted_nc1", "plane_coordinates", "PLANE_BASIS", "sparse_log_ticks", "vertex_coordinates", "NOISE_MODELS", "K",
            "N_PER_CLASS", "T_MIN"]
 
 #: Fixed settings of the explorer (the chapter states them).
@@ -322,7 +322,7 @@ def _ideal_vertices(means: np.ndarray) -> np.ndarray:
 
 def draw(result: dict, axes, params: dict) -> None:
     """Draw the features in R^3, their sum-zero-plane projection and the NC curves."""
-    from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
+    from matplotlib.ticker import MaxNLocator
 
     ax3, ax2, axn = axes
     colors = class_colors(K)
@@ -359,11 +359,12 @@ def draw(result: dict, axes, params: dict) -> None:
     ax2.plot(*np.vstack([Pi, Pi[:1]]).T, "k--", lw=0.8)
     ax2.plot(*np.vstack([Pm, Pm[:1]]).T, color="0.3", lw=1.2)
     c = Pm.mean(axis=0)
-    for k in range(K):   # the vertex directions u_k from the centre
-        d = Pi[k] - c
-        ax2.annotate("", xy=c + 1.25 * d, xytext=c,
-                     arrowprops=dict(arrowstyle="->", color=colors[k], lw=0.8, alpha=0.7))
+    d = 1.25 * (Pi - c)                  # the vertex directions u_k, drawn from the centre
+    ax2.quiver(np.full(K, c[0]), np.full(K, c[1]), d[:, 0], d[:, 1], color=colors, angles="xy",
+               scale_units="xy", scale=1.0, width=0.006, alpha=0.7)
     ax2.set_aspect("equal", adjustable="datalim")
+    ax2.xaxis.set_major_locator(MaxNLocator(4))
+    ax2.yaxis.set_major_locator(MaxNLocator(4))
     ax2.set_xlabel("sum-zero plane, coordinate 1")
     ax2.set_ylabel("coordinate 2")
     ax2.set_title("sum-zero plane: means (grey), aligned\nsimplex (dashed), directions uₖ (arrows)",
@@ -380,14 +381,27 @@ def draw(result: dict, axes, params: dict) -> None:
         axn.plot(times, pred, color="#0072B2", ls="--", lw=0.9, label="NC1 prediction")
     axn.set_xscale("log")
     axn.set_yscale("log")
-    for axis in (axn.xaxis, axn.yaxis):                # few ticks: rendering log axes is costly
-        axis.set_major_locator(LogLocator(numticks=5))
-        axis.set_minor_locator(NullLocator())
+    sparse_log_ticks(axn)
     axn.set_xlabel("time t")
     axn.set_ylabel("statistic (log scale)")
     nc4 = float(result["nc4"][-1])
     axn.set_title(f"{result['noise']}: NC4 at t = {nc4:.2f}", fontsize=9)
     axn.legend(fontsize=7, loc="lower left")
+
+
+def sparse_log_ticks(*axes, numticks: int = 5) -> None:
+    """At most ``numticks`` major and no minor ticks on the log-scaled axes of ``axes``.
+
+    Tick labels dominate the rendering time of small log-log panels; the
+    chapter's figures and the explorer use this to stay fast.
+    """
+    from matplotlib.ticker import LogLocator, NullLocator
+
+    for ax in axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "log":
+                axis.set_major_locator(LogLocator(numticks=numticks))
+                axis.set_minor_locator(NullLocator())
 
 
 def make_explorer() -> Explorer:
