@@ -95,3 +95,26 @@ def test_every_explorer_module_builds_and_draws_at_defaults(module):
     fig = explorer.figure()
     assert len(fig.axes) >= len(explorer.panels)
     assert any(ax.has_data() for ax in fig.axes)
+
+
+def test_live_figure_redraws_in_place_and_renders_png():
+    ex = _toy()
+    live = ex.live()
+    first = live.update(a=0.5)
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    positions = [ax.get_position().bounds for ax in live.axes]
+    assert live.update(render=False, a=1.5) is None
+    np.testing.assert_allclose(live.axes[0].lines[0].get_ydata(), np.linspace(0, 1.5, 10))
+    assert len(live.axes[0].lines) == 1  # cleared, not stacked
+    live.update(a=2.0)
+    assert [ax.get_position().bounds for ax in live.axes] == positions  # layout frozen
+    with pytest.raises(ValueError, match="a must be <= 2.0"):
+        live.update(a=2.5)
+
+
+def test_widget_updates_its_image_when_a_control_moves():
+    box = _toy().widget()
+    slider, image = box.children[0].children[0], box.children[1]
+    before = image.value
+    slider.value = 1.7
+    assert image.value != before and image.value[:4] == b"\x89PNG"

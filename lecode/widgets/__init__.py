@@ -11,6 +11,6 @@ The chapter-specific explorers live in submodules of this package, one per
 concept, and are re-exported here as they land.
 """
 
-from ._explorer import Control, Explorer, time_update
+from ._explorer import Control, Explorer, LiveFigure, time_update
 
-__all__ = ["Control", "Explorer", "time_update"]
+__all__ = ["Control", "Explorer", "LiveFigure", "time_update"]

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._validate import check_choice, check_int, check_real
 
-__all__ = ["Control", "Explorer", "time_update"]
+__all__ = ["Control", "Explorer", "LiveFigure", "time_update"]
 
 
 @dataclass(frozen=True)
@@ -175,38 +175,83 @@ class Explorer:
         return fig
 
     # -- interactive API ----------------------------------------------
+    def live(self) -> "LiveFigure":
+        """A persistent figure that redraws in place; what :meth:`widget` uses."""
+        return LiveFigure(self)
+
     def widget(self):
-        """An ipywidgets box: the controls above the figure, redrawn on every change."""
+        """An ipywidgets box: the controls above the figure, redrawn on every change.
+
+        The figure is rendered to PNG by :class:`LiveFigure` and shown in an
+        ``ipywidgets.Image``, so an update costs one compute, one draw and one
+        render, without re-laying out the figure.
+        """
         import ipywidgets as w
-        from IPython.display import display
 
         controls = {c.name: c.make_widget() for c in self.controls}
-        out = w.Output()
+        live = self.live()
+        image = w.Image(value=live.update(), format="png")
 
-        def redraw(**values):
-            with out:
-                out.clear_output(wait=True)
-                display(self.figure(**values))
+        def redraw(_change=None):
+            image.value = live.update(**{name: ctl.value for name, ctl in controls.items()})
 
-        w.interactive_output(redraw, controls)
+        for ctl in controls.values():
+            ctl.observe(redraw, names="value")
         box = w.GridBox(list(controls.values()),
                         layout=w.Layout(grid_template_columns="repeat(2, 340px)"))
-        return w.VBox([box, out])
+        return w.VBox([box, image])
+
+
+class LiveFigure:
+    """One figure of an explorer, kept between updates and redrawn in place.
+
+    The first update lays the panels out (constrained layout); later updates
+    clear the axes, draw, and render to PNG with that layout frozen, which is
+    what makes an interactive update cheap.
+    """
+
+    def __init__(self, explorer: Explorer, dpi: int = 72):
+        self.explorer = explorer
+        self.dpi = check_int("dpi", dpi, minimum=20)
+        self.figure, rows = explorer._new_figure(1)
+        self.axes = rows[0]
+        self._frozen = False
+
+    def update(self, *, render: bool = True, **changes) -> bytes | None:
+        """Compute and draw at the given control values; return PNG bytes if ``render``."""
+        import io
+
+        params = self.explorer.params(**changes)
+        result = self.explorer.compute(**params)
+        for ax in self.axes:
+            ax.cla()
+        self.explorer.draw(result, self.axes, params)
+        self.figure.suptitle(self.explorer.title)
+        if not render and self._frozen:
+            return None
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=self.dpi)
+        if not self._frozen:
+            self.figure.set_layout_engine("none")
+            self._frozen = True
+        return buffer.getvalue()
 
 
 def time_update(explorer: Explorer, *, repeats: int = 7, render: bool = True, **changes) -> float:
-    """Median wall time in seconds of one explorer update (compute + draw, + PNG render if ``render``).
+    """Median wall time in seconds of one interactive update of ``explorer``.
 
-    Used by ``benchmarks/bench_widgets.py``; never by timed assertions in tests.
+    An update is what a slider move costs in JupyterLab: ``compute`` at the
+    given control values, ``draw`` into the explorer's live figure and, if
+    ``render``, the PNG render. The first (layout) render is done before
+    timing. Used by ``benchmarks/bench_widgets.py``; never by timed assertions
+    in tests.
     """
     repeats = check_int("repeats", repeats, minimum=1)
+    live = explorer.live()
+    live.update(**changes)
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
-        fig = explorer.figure(**changes)
-        if render:
-            import io
-
-            fig.savefig(io.BytesIO(), format="png", dpi=72)
+        live.update(render=render, **changes)
         samples.append(time.perf_counter() - start)
     return float(np.median(samples))
