@@ -33,6 +33,7 @@ import math
 import numpy as np
 
 from .._validate import as_generator, check_choice, check_int, check_real
+from ..exact import ce_symmetric_margin
 from ..metrics import cross_entropy, neural_collapse
 from ..model import LEModel
 from ..plots import class_colors
@@ -106,32 +107,17 @@ def vertex_coordinates(class_means) -> np.ndarray:
 def symmetric_margin(t, alpha_minus_beta: float, n_classes: int = K, s0: float = 0.0) -> np.ndarray:
     r"""The coordinate s(t) of the symmetric LE-ODE solution :math:`X_k = s(t) u_k`.
 
-    Solves the margin law (chapter 4; equation ``ch05-eq-margin-law``)
+    The root of the margin law (chapter 4; equation ``ch05-eq-margin-law``)
 
     .. math::
 
-        e^{s} + (K-1)s = e^{s_0} + (K-1)s_0 + (\alpha-\beta)t
+        e^{s} + (K-1)s = e^{s_0} + (K-1)s_0 + (\alpha-\beta)t ,
 
-    by Newton's method on the increasing function on the left (safeguarded
-    by bisection), for an array of times ``t >= 0``.
+    for constant impacts, computed by :func:`lecode.exact.ce_symmetric_margin`.
+    Only the difference :math:`\alpha-\beta` matters.
     """
-    t = np.asarray(t, dtype=float)
-    if np.any(t < 0) or not np.all(np.isfinite(t)):
-        raise ValueError("t must contain finite times >= 0")
     c = check_real("alpha_minus_beta", alpha_minus_beta)
-    Km1 = check_int("n_classes", n_classes, minimum=2) - 1
-    s0 = check_real("s0", s0)
-    rhs = math.exp(s0) + Km1 * s0 + c * t
-    # f(s) = e^s + (K-1)s - rhs is increasing and convex, and f(hi) >= 0 at
-    # hi = log(max(rhs, 1)) >= 0: Newton's method from hi decreases monotonically to the root.
-    s = np.log(np.maximum(rhs, 1.0))
-    for _ in range(200):
-        f = np.exp(s) + Km1 * s - rhs
-        step = f / (np.exp(s) + Km1)
-        s = s - step
-        if np.all(np.abs(step) <= 1e-14 * np.maximum(1.0, np.abs(s))):
-            break
-    return s
+    return ce_symmetric_margin(t, alpha=c, beta=0.0, n_classes=n_classes, s0=s0)
 
 
 def predicted_nc1(t, sigma: float, alpha_minus_beta: float, *, n_classes: int = K,
