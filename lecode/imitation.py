@@ -30,7 +30,8 @@ with :math:`G_k = \mathrm{softmax}(\bar X_k) - e_k` (``"ce"``),
   These are *effective* impacts of a linear force, not NTK values:
   :func:`linear_equivalent_gap` converts between the two.
 
-Main entry points: :func:`fit_impacts`, :func:`solve_class_means`,
+Main entry points: :func:`record` (a stored experiment as a :class:`Record`),
+:func:`fit_impacts`, :func:`solve_class_means`,
 :func:`imitate`, :func:`relative_error`, :func:`linear_equivalent_gap`,
 :func:`tail_index`.
 """
@@ -47,6 +48,8 @@ from . import exact
 from ._validate import NonFiniteError, check_array, check_choice, check_int, check_real
 
 __all__ = [
+    "Record",
+    "record",
     "GRADIENTS",
     "VARIANTS",
     "model_times",
@@ -216,6 +219,106 @@ class Interpolant:
         b = check_array("b", b)
         out = self._primitive(b) - self._primitive(a)
         return out.reshape(np.broadcast(a, b).shape + self.shape)
+
+
+# --------------------------------------------------------------------------
+# stored training records
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Record:
+    r"""The training record of one setting of a stored experiment, in the LE model's units.
+
+    ``T`` trials, ``S`` record steps, ``C`` impact checkpoints, ``K`` classes.
+    """
+    name: str
+    """Experiment name (:data:`lecode.experiments.EXPERIMENTS`)."""
+    setting: float
+    """The setting (corruption level p, or class count K for ``digits``)."""
+    n_classes: int
+    """K."""
+    lr: float
+    r"""Learning rate :math:`\eta`."""
+    steps: np.ndarray
+    """(S,) SGD steps of the records."""
+    times: np.ndarray
+    r"""(S,) model times :math:`t = \eta\,m`."""
+    class_means: np.ndarray
+    """(T, S, K, K) class-mean probe logits (float64; row k: true class k)."""
+    impact_steps: np.ndarray
+    """(C,) SGD steps of the NTK impact measurements."""
+    impact_times: np.ndarray
+    """(C,) their model times."""
+    alpha: np.ndarray
+    """(T, C) NTK same-class impacts (:func:`lecode.nets.class_impacts`)."""
+    beta: np.ndarray
+    """(T, C) NTK cross-class impacts."""
+    train_loss: np.ndarray
+    """(T, S) training loss."""
+    val_acc: np.ndarray
+    """(T, S) validation accuracy."""
+
+    @property
+    def n_trials(self) -> int:
+        """T."""
+        return self.class_means.shape[0]
+
+    def index(self, step: int) -> int:
+        """Position of SGD step ``step`` among :attr:`steps` (it must be a record step)."""
+        hits = np.flatnonzero(self.steps == step)
+        if hits.size == 0:
+            raise ValueError(f"step {step!r} is not a record step of {self.name!r}; record steps "
+                             f"are {self.steps[0]}..{self.steps[-1]} (e.g. multiples of "
+                             f"{int(self.steps[-1]) // 100})")
+        return int(hits[0])
+
+
+def record(results, setting=None) -> Record:
+    """One setting of an experiment's results as a :class:`Record` (chapters 6, 7).
+
+    Parameters
+    ----------
+    results : str or dict
+        An experiment name (loaded with :func:`lecode.experiments.load`) or a
+        result dict from :func:`lecode.experiments.run` / ``load``.
+    setting : float, optional
+        The corruption level p (``geomnist``, ``label_noise``) or the class
+        count K (``digits``); default: the first setting.
+
+    Returns
+    -------
+    Record
+    """
+    from . import experiments
+
+    if isinstance(results, str):
+        name = check_choice("results", results, experiments.EXPERIMENTS)
+        results = experiments.load(name)
+    if not isinstance(results, dict) or "class_means" not in results:
+        raise TypeError("results must be an experiment name or a result dict of lecode.experiments")
+    name = str(results.get("cfg_name", "experiment"))
+    settings = np.asarray(results["settings"], dtype=float)
+    if setting is None:
+        s = 0
+    else:
+        setting = check_real("setting", setting)
+        hits = np.flatnonzero(np.isclose(settings, setting))
+        if hits.size == 0:
+            raise ValueError(f"setting must be one of {settings.tolist()}, got {setting}")
+        s = int(hits[0])
+    M = np.asarray(results["class_means"][s], dtype=float)
+    K = int(np.sum(~np.isnan(M[0, 0, :, 0])))
+    M = M[:, :, :K, :K]
+    lr = float(results["cfg_lr"])
+    steps = np.asarray(results["record_steps"], dtype=np.int64)
+    isteps = np.asarray(results["impact_steps"], dtype=np.int64)
+    return Record(name=name, setting=float(settings[s]), n_classes=K, lr=lr, steps=steps,
+                  times=model_times(steps, lr), class_means=M, impact_steps=isteps,
+                  impact_times=model_times(isteps, lr),
+                  alpha=np.asarray(results["alpha"][s], dtype=float),
+                  beta=np.asarray(results["beta"][s], dtype=float),
+                  train_loss=np.asarray(results["train_loss"][s], dtype=float),
+                  val_acc=np.asarray(results["val_acc"][s], dtype=float))
 
 
 # --------------------------------------------------------------------------
