@@ -1,0 +1,39 @@
+"""Answer checks of chapter 7 accept the registered answer and reject a wrong one."""
+
+import numpy as np
+import pytest
+
+from lecode import exercises
+
+LABELS = ["ch07-fixed", "ch07-critical", "ch07-rate"]
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_registered(label):
+    assert label in exercises.labels()
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_accepts_expected_and_rejects_wrong(label):
+    truth = exercises.expected(label)
+    assert exercises.check(label, truth).correct
+    result = exercises.check(label, np.asarray(truth) * 1.5 + 1.0)
+    assert not result.correct and "not yet" in repr(result)
+
+
+def test_fixed_point_answer_matches_the_formulas():
+    K, p = 4, 0.3
+    s_star = np.log((K - 1) * (1 - p) / p)
+    H = -(1 - p) * np.log(1 - p) - p * np.log(p / (K - 1))
+    assert exercises.check("ch07-fixed", [s_star, H]).correct
+    assert not exercises.check("ch07-fixed", [s_star, np.log(K)]).correct     # the clean start, not the floor
+
+
+def test_critical_answer():
+    assert exercises.check("ch07-critical", [0.8, 0.25]).correct
+    assert not exercises.check("ch07-critical", [0.8, 0.0]).correct          # the projected factor does not vanish
+
+
+def test_rate_answer():
+    assert exercises.check("ch07-rate", 0.5 * 0.2 * 0.8 / 2).correct
+    assert not exercises.check("ch07-rate", 0.5 * 0.2 * 0.8).correct         # forgot the 1/(K-1)
