@@ -132,6 +132,7 @@ def lazy():
 def test_lazy_default_is_sane(lazy):
     r = lazy.compute(**lazy.defaults)
     assert 0 < r["dtheta"] <= r["bound"]                      # proposition ch08-prop-lazy
+    assert r["dtheta"] <= r["dtheta_unit"] <= r["bound"]       # ... for every hidden unit too
     assert 0 < r["dkernel"] < 1 and 0 < r["loss"] < 0.2
     assert r["ab"].shape == (len(r["times"]), 2) and r["times"][-1] == pytest.approx(100.0)
     assert np.all(r["ab"] > 0) and r["ab"][0, 0] > r["ab"][0, 1]   # local elasticity at init
@@ -204,3 +205,12 @@ def test_two_layer_gradient_matches_finite_differences():
                 moved[key][idx] += sign * 1e-6
                 num[idx] += sign * connections.two_layer_loss_grad(moved, X, y)[0] / 2e-6
         np.testing.assert_allclose(grad[key], num, atol=1e-6)
+
+
+@pytest.mark.parametrize("width, eta, steps", [(2, 2.0, 40), (8, 0.5, 100), (64, 3.0, 30)])
+def test_lazy_bound_holds_unit_by_unit(width, eta, steps):
+    """Proposition ch08-prop-lazy: every unit's relative change is below exp(eta sum gbar / sqrt m) - 1."""
+    X, y = connections.cluster_data(3, 5, 4, spread=1.0, seed=5)
+    r = connections.train_two_layer(X, y, width=width, eta=eta, steps=steps, seed=6)
+    assert r["dtheta"] <= r["dtheta_unit"] <= r["bound"]
+    assert r["bound"] <= np.expm1(np.sqrt(2) * eta * steps / np.sqrt(width))   # |g_i| <= sqrt(2)
