@@ -94,3 +94,46 @@ def test_draw_and_small_multiples(explorer):
     fig = explorer.small_multiples("lr", [0.1, 0.02, 0.004])
     assert len(fig.axes) == 9
     assert all(ax.has_data() for ax in fig.axes)
+
+
+@pytest.mark.parametrize("alpha, beta", [(2.0, 0.5), (0.5, 3.0), (1.0, 1.0)])
+def test_limit_variances_start_at_the_one_step_rates(alpha, beta):
+    # Sigma(t) = D t + O(t^2): the variance rates of y0 at the origin (chapter 2, eq. ch02-eq-rate-y0)
+    K = sgd_vs_sde.K
+    t = 1e-3
+    r = sgd_vs_sde.limit_variances(alpha, beta, t_end=t, n_points=2, steps_per_point=4)
+    R = (alpha**2 + beta**2 / (K - 1)) / K - (alpha - beta)**2 / K**2
+    R_sde = ((alpha**2 + (K - 1) * beta**2) / K - (alpha - beta)**2 / K**2) / (K - 1)
+    np.testing.assert_allclose(r["var_y0_sgd"][-1] / t, R, rtol=1e-2)
+    np.testing.assert_allclose(r["var_y0_sde"][-1] / t, R_sde, rtol=1e-2)
+    np.testing.assert_allclose(r["sigma2_per_lr"], sgd_vs_sde.N_PER_CLASS * R_sde * (K - 1) / K, rtol=1e-12)
+    assert r["var_y0_sgd"][0] == 0.0 and r["var_y0_sde"][0] == 0.0
+
+
+def test_limit_variances_path_and_symmetric_margin():
+    r = sgd_vs_sde.limit_variances(2.0, 0.5)
+    ode = sgd_vs_sde.compute(n_trials=2)
+    np.testing.assert_allclose(r["times"], ode["times"])
+    assert np.abs(r["ode_y0"] - ode["ode_y0"]).max() < 1e-3        # RK4 against Euler with dt = 0.005
+    assert np.abs(r["ode_y0"] - r["ode_s"]).max() < 1e-12          # the path from the origin is symmetric
+    assert np.abs(r["var_s_sgd"]).max() < 1e-12                    # no first-order SGD noise on s
+    assert np.all(np.diff(r["var_s_sde"]) > 0)
+    # a finer step changes nothing visible
+    fine = sgd_vs_sde.limit_variances(2.0, 0.5, steps_per_point=20)
+    np.testing.assert_allclose(fine["var_y0_sgd"], r["var_y0_sgd"], rtol=1e-5, atol=1e-12)
+
+
+def test_measured_spreads_match_the_limit():
+    r = sgd_vs_sde.compute(lr=0.01, alpha=0.5, beta=3.0, n_trials=400, seed=2)
+    # beta > alpha: the LE-SDE spreads y0 much more than feature-SGD, as the limit predicts
+    assert r["limit_sd_y0_sde"] > 2 * r["limit_sd_y0_sgd"]
+    for measured, limit in [("sgd_y0_T", "limit_sd_y0_sgd"), ("sde_y0_T", "limit_sd_y0_sde"),
+                            ("sde_s_T", "limit_sd_s_sde")]:
+        assert abs(r[measured].std() / r[limit] - 1) < 0.15
+    assert np.abs(r["sgd_times"] - r["times"]).max() <= 0.01 / 2 + 1e-12
+
+
+@pytest.mark.parametrize("bad", [dict(alpha=-1.0), dict(beta=np.nan), dict(t_end=0.0), dict(n_points=1)])
+def test_limit_variances_rejects_bad_input(bad):
+    with pytest.raises((ValueError, TypeError)):
+        sgd_vs_sde.limit_variances(**bad)

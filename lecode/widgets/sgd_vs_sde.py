@@ -11,10 +11,18 @@ The LE-ODE (sigma = 0) is the common limit as lr -> 0.
 Two class-mean statistics are recorded at the horizon T:
 
 * ``y0`` -- the coordinate of the class-0 mean along its own vertex direction,
-  :math:`y_0 = u_0\cdot\bar X_0/|u_0|^2`; SGD and the matched SDE give it the
-  same spread, of order :math:`\sqrt{\eta}`;
+  :math:`y_0 = u_0\cdot\bar X_0/|u_0|^2`; SGD and the matched SDE both give it
+  a spread of order :math:`\sqrt{\eta}`, but not the same one (close at
+  T = 2 for the default impacts, far apart when beta > alpha);
 * ``s`` -- the symmetric margin :math:`s = \frac1K\sum_k y_k`; the SGD noise is
   (nearly) blind to it, the isotropic LE-SDE noise is not.
+
+Matching sigma equalises the *trace* of the two class-mean noise covariances
+at the initial state, not the covariances themselves, so the two dynamics
+give different spreads in general; :func:`limit_variances` computes, for
+each, the variance per unit learning rate that the small-lr limit predicts
+(the linear-noise approximation of chapter 2), and the explorer shows the
+predicted standard deviations next to the measured ones.
 """
 
 from __future__ import annotations
@@ -27,7 +35,8 @@ from ..plots import class_colors
 from ..simulate import sgd_noise_sigma, simulate
 from ._explorer import Control, Explorer
 
-__all__ = ["make_explorer", "compute", "draw", "vertex_coordinates", "K", "N_PER_CLASS", "T_END"]
+__all__ = ["make_explorer", "compute", "draw", "vertex_coordinates", "limit_variances", "K",
+           "N_PER_CLASS", "T_END"]
 
 #: Fixed settings of the explorer (the chapter states them).
 K = 3
@@ -59,14 +68,109 @@ def vertex_coordinates(class_means: np.ndarray) -> np.ndarray:
     return (diag - M.mean(axis=-1)) * k / (k - 1)
 
 
+def _impact_matrix(alpha: float, beta: float) -> np.ndarray:
+    E = np.full((K, K), beta)
+    np.fill_diagonal(E, alpha)
+    return E
+
+
+def limit_variances(alpha: float = 2.0, beta: float = 0.5, *, t_end: float = T_END,
+                    n_points: int = N_SAVES, steps_per_point: int = 2) -> dict:
+    r"""Small-lr variances of :math:`y_0(t)` and :math:`s(t)`, per unit lr, for both dynamics.
+
+    Linear-noise approximation (chapter 2, proposition "Diffusion scaling"
+    (ii)): around the LE-ODE path :math:`m(t)` of the class means (started at
+    the origin), the covariance of :math:`(ar X(t) - m(t))/\sqrt{\eta}`
+    tends to the solution of the Lyapunov equation
+
+    .. math::
+
+        \dot\Sigma = J\Sigma + \Sigma J^	op + D, \qquad \Sigma(0) = 0,
+
+    with :math:`J_{kj} = -	frac{1}{K}E_{kj}H(m_j)` the Jacobian of the
+    class-mean drift (:math:`H(x) = \mathrm{diag}(q) - qq^	op`,
+    :math:`q = \mathrm{softmax}(x)`, the Hessian of the cross-entropy) and
+    :math:`D` the class-mean diffusion per unit lr: the step covariance
+    :math:`C(m)` of feature-SGD, or :math:`(\sigma^2/\eta)\,I/n` for the
+    LE-SDE with sigma matched at the origin
+    (:func:`lecode.simulate.sgd_noise_sigma`). Integrated by the classical
+    Runge-Kutta method, ``steps_per_point`` steps between output times.
+
+    Returns
+    -------
+    dict
+        ``times`` (n_points,), the LE-ODE statistics ``ode_y0``, ``ode_s`` and
+        the variances per unit lr ``var_y0_sgd``, ``var_y0_sde``,
+        ``var_s_sgd``, ``var_s_sde`` (so that the standard deviation at
+        learning rate lr is about ``sqrt(lr * var)``), and the matched
+        ``sigma2_per_lr`` = sigma^2 / lr.
+    """
+    alpha = check_real("alpha", alpha, minimum=0.0)
+    beta = check_real("beta", beta, minimum=0.0)
+    t_end = check_real("t_end", t_end, minimum=0.0, strict_min=True)
+    n_points = check_int("n_points", n_points, minimum=2)
+    steps_per_point = check_int("steps_per_point", steps_per_point, minimum=1)
+    E = _impact_matrix(alpha, beta)
+    eye = np.eye(K)
+    sigma2 = sgd_noise_sigma(LEModel(K, N_PER_CLASS, alpha=alpha, beta=beta, gradient="ce"), 1.0) ** 2
+    D_sde = sigma2 / N_PER_CLASS * np.eye(K * K)
+
+    def rhs(state):
+        M, S_sgd, S_sde = state
+        q = np.exp(M - M.max(axis=-1, keepdims=True))
+        q /= q.sum(axis=-1, keepdims=True)
+        g = q - eye                                             # gradients at the class means
+        H = q[:, :, None] * eye - q[:, :, None] * q[:, None, :]   # (K, p, p) Hessians
+        J = (-E[:, None, :, None] / K * H.transpose(1, 0, 2)[None]).reshape(K * K, K * K)
+        V = E[:, :, None] * g[None, :, :]                       # V[k, k'] = E_kk' g_k'
+        drift = -V.mean(axis=1)                                 # (K, p)
+        C = (np.einsum("kjp,ljq->kplq", V, V) / K
+             - np.einsum("kp,lq->kplq", drift, drift)).reshape(K * K, K * K)
+        return (drift, J @ S_sgd + S_sgd @ J.T + C, J @ S_sde + S_sde @ J.T + D_sde)
+
+    h = t_end / ((n_points - 1) * steps_per_point)
+    state = (np.zeros((K, K)), np.zeros((K * K, K * K)), np.zeros((K * K, K * K)))
+    saved = [state]
+    for _ in range(n_points - 1):
+        for _ in range(steps_per_point):
+            k1 = rhs(state)
+            k2 = rhs(tuple(x + 0.5 * h * d for x, d in zip(state, k1)))
+            k3 = rhs(tuple(x + 0.5 * h * d for x, d in zip(state, k2)))
+            k4 = rhs(tuple(x + h * d for x, d in zip(state, k3)))
+            state = tuple(x + h / 6 * (a + 2 * b + 2 * c + d)
+                          for x, a, b, c, d in zip(state, k1, k2, k3, k4))
+        saved.append(state)
+    U = eye - 1.0 / K
+    w_y0 = np.zeros((K, K))
+    w_y0[0] = U[0] * K / (K - 1)                                # y_0 = u_0 . m_0 / |u_0|^2
+    w_s = U / (K - 1)                                           # s = (1/K) sum_k u_k . m_k / |u_k|^2
+    w_y0, w_s = w_y0.ravel(), w_s.ravel()
+    quad = lambda w, S: float(w @ S @ w)
+    return {
+        "times": np.linspace(0.0, t_end, n_points),
+        "ode_y0": np.array([vertex_coordinates(st[0])[0] for st in saved]),
+        "ode_s": np.array([vertex_coordinates(st[0]).mean() for st in saved]),
+        "var_y0_sgd": np.array([quad(w_y0, st[1]) for st in saved]),
+        "var_y0_sde": np.array([quad(w_y0, st[2]) for st in saved]),
+        "var_s_sgd": np.array([quad(w_s, st[1]) for st in saved]),
+        "var_s_sde": np.array([quad(w_s, st[2]) for st in saved]),
+        "sigma2_per_lr": sigma2,
+    }
+
+
 def compute(lr: float = 0.02, alpha: float = 2.0, beta: float = 0.5, *, n_trials: int = N_TRIALS,
             seed: int = 0) -> dict:
     """Run feature-SGD (``lr``), the matched LE-SDE and the LE-ODE; return class-mean statistics.
 
-    Returns a dict with ``times`` (S,), the LE-ODE paths ``ode_y0`` (S,) and
+    Returns a dict with ``times`` (S,) (those of the LE-ODE and the LE-SDE),
+    ``sgd_times`` (S,) (the save times of feature-SGD, whole numbers of
+    steps, within lr/2 of ``times``), the LE-ODE paths ``ode_y0`` (S,) and
     ``ode_s`` (S,), per-trial paths ``sgd_y0``/``sde_y0`` (n_trials, S), the
     final statistics ``sgd_y0_T``, ``sde_y0_T``, ``sgd_s_T``, ``sde_s_T``
-    (n_trials,), and the matched ``sigma``.
+    (n_trials,), the matched ``sigma``, and the standard deviations at T
+    that the small-lr limit predicts (:func:`limit_variances`):
+    ``limit_sd_y0_sgd``, ``limit_sd_y0_sde``, ``limit_sd_s_sde`` (for
+    feature-SGD the first-order prediction for s is 0).
     """
     lr = check_real("lr", lr, minimum=CONTROLS[0].minimum, maximum=CONTROLS[0].maximum)
     alpha = check_real("alpha", alpha, minimum=0.0, maximum=CONTROLS[1].maximum)
@@ -84,8 +188,13 @@ def compute(lr: float = 0.02, alpha: float = 2.0, beta: float = 0.5, *, n_trials
     y_sgd = vertex_coordinates(sgd.class_means())        # (trials, S, K)
     y_sde = vertex_coordinates(sde.class_means())
     y_ode = vertex_coordinates(ode.class_means())[0]     # (S, K)
+    limit = limit_variances(alpha, beta, n_points=2, steps_per_point=40)
     return {
         "times": ode.times,
+        "sgd_times": sgd.times,
+        "limit_sd_y0_sgd": float(np.sqrt(lr * limit["var_y0_sgd"][-1])),
+        "limit_sd_y0_sde": float(np.sqrt(lr * limit["var_y0_sde"][-1])),
+        "limit_sd_s_sde": float(np.sqrt(lr * limit["var_s_sde"][-1])),
         "ode_y0": y_ode[:, 0],
         "ode_s": y_ode.mean(axis=-1),
         "sgd_y0": y_sgd[..., 0],
@@ -124,7 +233,7 @@ def draw(result: dict, axes, params: dict) -> None:
     c = class_colors(2)
     t = result["times"]
     ax = axes[0]
-    _band(ax, t, result["sgd_y0"], c[0], "feature-SGD (5–95%)")
+    _band(ax, result["sgd_times"], result["sgd_y0"], c[0], "feature-SGD (5–95%)")
     _band(ax, t, result["sde_y0"], c[1], "LE-SDE (5–95%)")
     ax.plot(t, result["ode_y0"], color="k", lw=1.2, ls="--", label="LE-ODE")
     ax.set_xlabel("time t = η·steps")
@@ -132,13 +241,15 @@ def draw(result: dict, axes, params: dict) -> None:
     ax.set_title(f"η = {result['lr']:.3g}, matched σ = {result['sigma']:.3f}", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
     _hist(axes[1], result["sgd_y0_T"], result["sde_y0_T"], result["ode_y0"][-1], f"y₀(T), T = {T_END:g}")
-    axes[1].set_title(f"sd: SGD {result['sgd_y0_T'].std():.3f}, SDE {result['sde_y0_T'].std():.3f}",
-                      fontsize=9)
+    axes[1].set_title(f"sd: SGD {result['sgd_y0_T'].std():.3f}, SDE {result['sde_y0_T'].std():.3f}\n"
+                      f"small-η limit: SGD {result['limit_sd_y0_sgd']:.3f}, SDE {result['limit_sd_y0_sde']:.3f}",
+                      fontsize=8)
     axes[1].legend(fontsize=7)
     _hist(axes[2], result["sgd_s_T"], result["sde_s_T"], result["ode_s"][-1],
           f"symmetric margin s(T), T = {T_END:g}")
-    axes[2].set_title(f"sd: SGD {result['sgd_s_T'].std():.4f}, SDE {result['sde_s_T'].std():.3f}",
-                      fontsize=9)
+    axes[2].set_title(f"sd: SGD {result['sgd_s_T'].std():.4f}, SDE {result['sde_s_T'].std():.3f}\n"
+                      f"small-η limit: SGD 0 (first order), SDE {result['limit_sd_s_sde']:.3f}",
+                      fontsize=8)
 
 
 def make_explorer() -> Explorer:
