@@ -29,3 +29,15 @@ def test_tail():
     assert 1.0 < r < 2.0
     assert check("ch06-tail", r)
     assert not check("ch06-tail", 1.0)
+
+
+def test_asym():
+    R = imitation.record("geomnist")
+    X = R.class_means[:, -1].mean(axis=0)
+    C = X - X.mean(axis=-1, keepdims=True)
+    U = np.eye(3) - 1 / 3
+    s = np.sum(C * U) / np.sum(U * U)
+    answer = np.linalg.norm(C - s * U) / np.linalg.norm(C)
+    assert 0.2 < answer < 0.6
+    assert check("ch06-asym", answer)
+    assert not check("ch06-asym", np.linalg.norm(C - s * U) / np.linalg.norm(s * U))  # wrong norm

@@ -49,3 +49,19 @@ def _tail():
                                 variant="projected")
     gap = fit.alpha - fit.beta
     return imitation.tail_index(fit.times, gap, t_min=5.0)[0]
+
+
+@register("ch06-asym", rtol=1e-2,
+          hint="centre each logit vector, find the best multiple s U of U = I - 11^T/K by least "
+               "squares (s = <C, U>/<U, U>), and divide the residual norm by the norm of C.")
+def _asym():
+    """Relative distance of the trial-mean GeoMNIST class means at step 10000 from the symmetric family s U."""
+    from .. import imitation
+
+    R = imitation.record("geomnist")
+    X = R.class_means[:, R.index(10_000)].mean(axis=0)
+    K = R.n_classes
+    U = np.eye(K) - 1.0 / K
+    C = X - X.mean(axis=-1, keepdims=True)
+    s = np.sum(C * U) / np.sum(U * U)
+    return float(np.linalg.norm(C - s * U) / np.linalg.norm(C))
