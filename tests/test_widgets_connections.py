@@ -214,3 +214,21 @@ def test_lazy_bound_holds_unit_by_unit(width, eta, steps):
     r = connections.train_two_layer(X, y, width=width, eta=eta, steps=steps, seed=6)
     assert r["dtheta"] <= r["dtheta_unit"] <= r["bound"]
     assert r["bound"] <= np.expm1(np.sqrt(2) * eta * steps / np.sqrt(width))   # |g_i| <= sqrt(2)
+
+
+def test_train_two_layer_validates_input():
+    X, y = connections.cluster_data(3, 4, 5, seed=3)
+    with pytest.raises(ValueError):
+        connections.train_two_layer(X[:, :, None], y, width=4)
+    with pytest.raises(ValueError):
+        connections.train_two_layer(X, y[:-1], width=4)
+    with pytest.raises(ValueError):
+        connections.train_two_layer(X, y + 0.5, width=4)
+    with pytest.raises(ValueError):
+        connections.train_two_layer(X, np.zeros_like(y), width=4)
+    X_bad = X.copy()
+    X_bad[0, 0] = np.nan
+    with pytest.raises(ValueError):
+        connections.train_two_layer(X_bad, y, width=4)
+    with pytest.raises(ValueError):
+        connections.two_layer_init(4, 5, 1)

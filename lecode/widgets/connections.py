@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import NonFiniteError, as_generator, check_choice, check_int, check_real
+from .._validate import (NonFiniteError, as_generator, check_array, check_choice, check_int,
+                         check_real)
 from ._explorer import Control, Explorer
 
 __all__ = ["NOISE_TYPES", "strong_errors", "make_explorer", "cluster_data", "two_layer_init",
@@ -279,6 +280,8 @@ def cluster_data(n_classes: int = 3, n_per_class: int = 10, dim: int = 10, sprea
 def two_layer_init(width: int, dim: int, n_classes: int, seed=None) -> dict:
     """Parameters ``{"W": (m, d), "A": (K, m)}`` of f(x) = A relu(W x)/sqrt(m), entries N(0, 1)."""
     m = check_int("width", width, minimum=1)
+    dim = check_int("dim", dim, minimum=1)
+    n_classes = check_int("n_classes", n_classes, minimum=2)
     rng = as_generator(seed)
     return {"W": rng.standard_normal((m, dim)), "A": rng.standard_normal((n_classes, m))}
 
@@ -338,6 +341,12 @@ def train_two_layer(X, y, *, width: int, eta: float = 1.0, steps: int = 200, see
     ``dkernel`` (relative Frobenius change of the impacts), ``loss`` (final), ``times``
     and ``ab`` (R, 2) (alpha-hat, beta-hat every ``record_every`` steps), ``E0``, ``E1``.
     """
+    X = check_array("X", X, ndim=2)
+    y = check_array("y", y, shape=(len(X),), dtype=None)
+    if y.dtype.kind not in "iu" or y.min() < 0:
+        raise ValueError("y must hold non-negative integer class labels, one per row of X")
+    if len(np.unique(y)) < 2:
+        raise ValueError("y must contain at least 2 classes")
     width = check_int("width", width, minimum=1)
     eta = check_real("eta", eta, minimum=0.0, strict_min=True)
     steps = check_int("steps", steps, minimum=1)
