@@ -140,8 +140,7 @@ def draw(result, axes, params):
         ax_f.set_xlabel("(x₁ − x₂)/√2")
         ax_f.set_ylabel("(x₁ + x₂)/√2")
     sep = "yes" if result["separable"] else "no"
-    ax_f.set_title(f"t = {params['t']:g}; × = noiseless s(t)·u_k\n"
-                   f"separable by some linear map: {sep}; own-readout accuracy {result['accuracy']:.2f}",
+    ax_f.set_title(f"t = {params['t']:g}: linearly separable: {sep}; readout accuracy {result['accuracy']:.2f}",
                    fontsize=8)
 
     t = result["times"]
@@ -153,12 +152,14 @@ def draw(result, axes, params):
         tt = t[t > 0]
         ax_l.plot(tt, np.minimum((K - 1) / ((a - b) * tt), 2 * hi), ":", color="#D55E00",
                   label="(K−1)/((α−β)t)")
+    ax_l.plot([], [], "x", color="black", label="left: noiseless s(t)·u_k")
     ax_l.set_ylim(0, 1.1 * hi)
     ax_l.set_xlabel("training time t")
     ax_l.set_ylabel("training loss (cross-entropy)")
-    ax_l.set_title(f"α = {a:g}, β = {b:g}, σ = {params['sigma']:g}, K = {K}, n = {params['n']}",
-                   fontsize=8)
+    ax_l.set_title(f"α = {a:g}, β = {b:g}, σ = {params['sigma']:g}", fontsize=8)
     ax_l.legend(fontsize=7, loc="best")
+    for ax in axes:                     # fewer tick labels: text is most of the render time
+        ax.locator_params(nbins=5)
 
 
 def make_explorer() -> Explorer:
