@@ -63,6 +63,18 @@ def test_loss_responds_to_beta_monotonically(explorer):
     assert np.all(np.diff(finals) > 0)
 
 
+def test_loss_responds_to_alpha_monotonically(explorer):
+    finals = [explorer.compute(**explorer.params(alpha=a))["loss_final"] for a in (0.2, 0.6, 1.2, 2.0)]
+    assert np.all(np.diff(finals) < 0)
+
+
+def test_more_samples_more_points_same_law(explorer):
+    few, many = (explorer.compute(**explorer.params(n=m)) for m in (5, 80))
+    assert few["points"].shape[1] == 5 and many["points"].shape[1] == 80
+    assert np.array_equal(few["loss_ode"], many["loss_ode"])      # the margin law does not see n
+    assert abs(few["loss_final"] - many["loss_final"]) < 0.2
+
+
 def test_longer_time_lowers_the_loss_when_alpha_exceeds_beta(explorer):
     short = explorer.compute(**explorer.params(t=10.0))["loss_final"]
     long_ = explorer.compute(**explorer.params(t=50.0))["loss_final"]
