@@ -23,13 +23,14 @@ training loss (against the observed labels) equals its entropy
 The explorer draws, for the chosen p, K, alpha and beta,
 
 * left: the LE-SDE features at the final time in a viewing plane of the
-  sum-zero subspace (filled: clean samples, rings: relabelled samples in the
-  colour of their label) with the fixed point s* u_k marked;
+  sum-zero subspace (dots in the colour of the true class: clean samples;
+  rings in the colour of their label: relabelled samples), the paths of the
+  class means, and the fixed points s* u_k (crosses);
 * middle: the margin s(t) of the LE-ODE and of the LE-SDE class means, the
   clean (p = 0) LE-ODE for reference, and s*;
 * right: the stored network runs (GeoMNIST, K = 3, ``chapters/data/label_noise.npz``)
   at the stored p nearest to the chosen one: the class-mean logit margin of
-  every trial over training against s*.
+  every trial (thin) and their mean (thick) over training against s* (orange).
 """
 
 from __future__ import annotations
@@ -210,22 +211,19 @@ def draw(result, axes, params):
     pts, lab = result["points"], result["labels"]
     for k in range(K):
         clean = lab[k] == k
-        ax_f.scatter(pts[k, clean, 0], pts[k, clean, 1], s=10, color=colors[k], alpha=0.8,
-                     label=f"class {k + 1}" if K <= 4 else None)
+        ax_f.scatter(pts[k, clean, 0], pts[k, clean, 1], s=10, color=colors[k], alpha=0.8)
         if np.any(~clean):
             ax_f.scatter(pts[k, ~clean, 0], pts[k, ~clean, 1], s=16, facecolors="none",
                          edgecolors=[colors[j] for j in lab[k, ~clean]], linewidths=0.9)
         ax_f.plot(result["means"][:, k, 0], result["means"][:, k, 1], color=colors[k], lw=1.2)
     if np.all(np.isfinite(result["fixed"])):
         ax_f.scatter(result["fixed"][:, 0], result["fixed"][:, 1], marker="x", s=60, color="black",
-                     zorder=3, label="fixed point s*·u_k")
+                     zorder=3)
     ax_f.set_aspect("equal", adjustable="datalim")
     ax_f.set_xlabel("logits projected on a" if K > 2 else "(x₁ − x₂)/√2")
     ax_f.set_ylabel("logits projected on b" if K > 2 else "(x₁ + x₂)/√2")
-    ax_f.set_title(f"LE-SDE at t = {T_END:g} (rings: relabelled)\n"
-                   f"accuracy: true class {result['acc_true']:.2f}, "
-                   f"observed label {result['acc_observed']:.2f}", fontsize=9)
-    ax_f.legend(fontsize=7, loc="upper left")
+    ax_f.set_title(f"LE-SDE, t = {T_END:g}: accuracy {result['acc_true']:.2f} (true), "
+                   f"{result['acc_observed']:.2f} (labels)", fontsize=9)
 
     t = result["times"]
     ax_m.plot(t, result["margin_clean"], ":", color="grey", label="LE-ODE, p = 0")
@@ -236,8 +234,7 @@ def draw(result, axes, params):
     ax_m.axhline(0, color="grey", lw=0.6)
     ax_m.set_xlabel("time t")
     ax_m.set_ylabel("margin s (projected class mean)")
-    ax_m.set_title(f"p = {p:g}, K = {K}: force factor 1 − pK/(K−1) = {result['factor']:.2f}",
-                   fontsize=9)
+    ax_m.set_title(f"p = {p:g}, K = {K}: factor 1 − pK/(K−1) = {result['factor']:.2f}", fontsize=9)
     ax_m.legend(fontsize=7, loc="upper left")
 
     net = result["network"]
@@ -255,9 +252,8 @@ def draw(result, axes, params):
     ax_n.axhline(0, color="grey", lw=0.6)
     ax_n.set_xlabel("training time t = lr · step")
     ax_n.set_ylabel("margin of class-mean logits")
-    ax_n.set_title(f"network (GeoMNIST, K = 3), p = {net['p']:g}: trials, mean, s*\n"
-                   f"val. accuracy {net['val_acc']:.2f}, train loss {net['train_loss']:.2f} "
-                   f"(floor {float(loss_floor(net['p'], 3)):.2f})", fontsize=9)
+    ax_n.set_title(f"network (K = 3), stored p = {net['p']:g}: val. accuracy {net['val_acc']:.2f}",
+                   fontsize=9)
 
 
 def _thin_ticks(axes) -> None:
