@@ -94,3 +94,6 @@ def test_draw_and_small_multiples(explorer):
     fig = explorer.small_multiples("beta", [0.2, 1.0, 2.0], alpha=1.5)
     assert len(fig.axes) == 6
     assert all(ax.has_data() for ax in fig.axes)
+    # each row of the static figure names the value of the varied control
+    for ax, beta in zip(fig.axes[::2], ["0.2", "1", "2"]):
+        assert f"β = {beta} " in ax.get_title() and "α = 1.5" in ax.get_title()

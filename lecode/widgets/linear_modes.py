@@ -157,7 +157,8 @@ def draw(result: dict, axes, params: dict) -> None:
         ax.plot(t[::4], result[key_sim][::4], "o", color=col, ms=4, mfc="none")
     ax.set_xlabel("time t")
     ax.set_ylabel("log(amplitude / amplitude at t = 0)")
-    ax.set_title(f"{result['variant']} LE-ODE, K = {result['K']} (○ simulated, — closed form)", fontsize=9)
+    ax.set_title(f"{result['variant']}, K = {result['K']}, α = {params['alpha']:g}, β = {params['beta']:g}"
+                 f" ({params['schedule']})\n○ simulated LE-ODE, — closed form", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
     ax = axes[1]
     ax.plot(t, result["alpha_t"], color=c[2], lw=1.5, label="α(t) true")
