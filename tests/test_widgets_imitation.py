@@ -93,7 +93,7 @@ def test_out_of_range_params_raise(explorer, bad):
 def test_draw_produces_artists(explorer, default_result):
     fig = explorer.figure()
     ax_y, ax_e, ax_i = fig.axes
-    assert len(ax_y.lines) == 6 and len(ax_e.lines) == 2 and len(ax_i.lines) >= 3
+    assert len(ax_y.lines) == 6 and len(ax_e.lines) == 2 and len(ax_i.lines) >= 4
     assert ax_y.get_xlabel() and ax_e.get_ylabel() and ax_i.get_xscale() == "log"
 
 

@@ -18,8 +18,10 @@ Panels: the projected coordinates :math:`y_k = u_k\cdot\bar X_k/|u_k|^2`
 (each class's margin along its own vertex direction) of the network (solid)
 and of the LE-ODE (dashed); the relative error over the window (full centred
 logits, and the projected coordinates); the impacts that drove the LE-ODE
-(for the fitted sources the smoothed :math:`\hat\alpha, \hat\beta` with the
-NTK prediction of :math:`\hat\alpha-\hat\beta` from
+(for the fitted sources the smoothed :math:`\hat\alpha, \hat\beta` and
+their difference, with the NTK prediction of :math:`\hat\alpha-\hat\beta`
+from the conversion of chapter 6,
+:math:`K(\alpha-\beta)_{\rm NTK}/(\bar y(e^{\bar y}+K-1))`, see
 :func:`lecode.imitation.linear_equivalent_gap`).
 
 Everything is computed from the stored npz files (loaded once per process);
@@ -173,6 +175,8 @@ def draw(result, axes, params):
         ax_i.plot(isteps, result["beta"], "s-" if len(isteps) < 20 else "-", ms=3,
                   color="#E69F00", label="β")
         if result["gap_pred"] is not None:
+            ax_i.plot(isteps, result["alpha"] - result["beta"], "-", color="black", lw=1.2,
+                      label="α−β fitted")
             ax_i.plot(steps, result["gap_pred"], ":", color="black",
                       label="α−β from NTK (conversion)")
         ax_i.set_xscale("log")
