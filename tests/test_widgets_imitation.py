@@ -73,12 +73,18 @@ def test_each_control_changes_the_result(explorer, default_result):
 
 def test_ill_posed_fit_is_reported_not_plotted_as_nan(explorer):
     # K = 2, single trial: the contrast of the two margins wanders through zero in some trials
+    worst = 0.0
     for trial in W.TRIALS[1:]:
         r = explorer.compute(**explorer.params(dataset="digits (K=2)", trial=trial))
         if r["message"]:
             assert r["y_ode"] is None
         else:
             assert np.all(np.isfinite(r["y_ode"]))
+            worst = max(worst, float(r["err_full"].max()))
+    assert worst > W.ERROR_CAP                       # trial 2 is such a case
+    fig = explorer.figure(dataset="digits (K=2)", trial="2")
+    ax_e = fig.axes[1]
+    assert ax_e.get_ylim()[1] <= W.ERROR_CAP and "ill-posed" in ax_e.get_title()
 
 
 @pytest.mark.parametrize("bad", [dict(dataset="CIFAR"), dict(source="mse"), dict(trial="11"),

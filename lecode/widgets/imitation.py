@@ -61,6 +61,9 @@ TRIALS = ("mean",) + tuple(str(j) for j in range(10))
 #: SGD steps at which the imitation may start (record steps of every data set).
 START_STEPS = (100, 300, 1000)
 
+#: Errors above this are drawn off the axis and reported as an ill-posed fit.
+ERROR_CAP = 1.5
+
 #: Runge-Kutta step bound of the explorer (checked against 0.02 in the tests).
 MAX_STEP = 0.25
 
@@ -148,6 +151,10 @@ def draw(result, axes, params):
         if result["y_ode"] is not None:
             ax_y.plot(steps, result["y_ode"][:, k], "--", color=colors[k], lw=1.2,
                       label="LE-ODE" if k == 0 else None)
+    lo, hi = float(result["y_net"].min()), float(result["y_net"].max())
+    if result["y_ode"] is not None and (result["y_ode"].max() > hi + (hi - lo) or
+                                        result["y_ode"].min() < lo - (hi - lo)):
+        ax_y.set_ylim(lo - 0.5 * (hi - lo), hi + 0.5 * (hi - lo))     # keep the network in view
     ax_y.set_xlabel("SGD step m  (t = ηm)")
     ax_y.set_ylabel("margin along own vertex  y_k")
     ax_y.legend(fontsize=7, loc="upper left")
@@ -160,11 +167,14 @@ def draw(result, axes, params):
     else:
         ax_e.plot(steps, result["err_full"], color="black", label="centred logits")
         ax_e.plot(steps, result["err_y"], color="#D55E00", label="projected coords y")
-        ax_e.set_ylim(0, max(0.05, 1.1 * float(np.nanmax([result["err_full"].max(),
-                                                         result["err_y"].max()]))))
+        top = float(max(result["err_full"].max(), result["err_y"].max()))
+        ax_e.set_ylim(0, min(max(0.05, 1.1 * top), ERROR_CAP))
         ax_e.legend(fontsize=7)
-        ax_e.set_title(f"relative error at the end: {result['err_full'][-1]:.3f} (logits), "
-                       f"{result['err_y'][-1]:.3f} (y)", fontsize=8)
+        title = (f"relative error at the end: {result['err_full'][-1]:.3f} (logits), "
+                 f"{result['err_y'][-1]:.3f} (y)")
+        if top > ERROR_CAP:
+            title += f"\nlargest error {top:.2g}: ill-posed fit (a fitted mode nearly vanishes)"
+        ax_e.set_title(title, fontsize=8)
     ax_e.set_xlabel("SGD step m")
     ax_e.set_ylabel("relative error")
 
