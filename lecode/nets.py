@@ -9,7 +9,9 @@ The network side of the book (chapter 1 *Local elasticity*, chapter 6
 * :func:`train` (in ``lecode._training``, re-exported here) -- SGD with
   batch size 1 (or a minibatch) that records logits along the way.
 * :func:`impact_matrix`, :func:`class_impacts` -- the impacts of the LE
-  model measured through the NTK: alpha-hat and beta-hat.
+  model measured through the NTK: alpha-hat and beta-hat;
+  :func:`class_average` -- the same-class/cross-class averaging itself, for
+  any impact matrix.
 * :func:`one_step_impact`, :func:`ntk_impact` -- the empirical effect of one
   SGD step (the kernelised similarity of He & Su) and its first-order
   prediction from the NTK.
@@ -37,6 +39,7 @@ __all__ = [
     "softmax",
     "impact_matrix",
     "class_impacts",
+    "class_average",
     "Impacts",
     "one_step_impact",
     "ntk_impact",
@@ -476,7 +479,8 @@ def class_impacts(net: MLP, X, y, *, n_per_class: int | None = None, seed=None) 
     ``beta_hat = mean_{y_i != y_j} tr Theta(x_i, x_j) / K`` over the pairs of
     a subsample of ``n_per_class`` samples per class (all samples by default;
     the cost is quadratic in the subsample size). Local elasticity is
-    ``alpha_hat > beta_hat``.
+    ``alpha_hat > beta_hat``. The averaging is :func:`class_average` applied
+    to :func:`impact_matrix`.
 
     Parameters
     ----------
@@ -510,17 +514,80 @@ def class_impacts(net: MLP, X, y, *, n_per_class: int | None = None, seed=None) 
             keep.append(idx)
         keep = np.concatenate(keep)
         X, y = X[keep], y[keep]
+    return class_average(impact_matrix(net, X), y, n_classes=K)
+
+
+def class_average(matrix, labels, *, n_classes: int | None = None,
+                  exclude_self: bool = True) -> Impacts:
+    r"""Same-class and cross-class averages of a sample-by-sample matrix (chapters 1, 6, 7, 8).
+
+    For an (N, N) matrix ``E`` (impacts ``tr Theta(x_i, x_j) / K``) and labels
+    ``y``,
+
+    .. math::
+
+        \hat\alpha = \operatorname{mean}_{i \ne j,\, y_i = y_j} E_{ij}, \qquad
+        \hat\beta = \operatorname{mean}_{y_i \ne y_j} E_{ij}, \qquad
+        M_{kk'} = \operatorname{mean}_{i \ne j,\, y_i = k,\, y_j = k'} E_{ij},
+
+    each mean pooled over all the pairs it names (so the classes weigh in
+    proportion to their numbers of pairs). With ``exclude_self=False`` the
+    same-class means also count the pairs ``i = j``. This is the averaging of
+    :func:`class_impacts`, applied to any impact matrix (chapter 8 uses it for
+    the two-layer network of :mod:`lecode.lazy`).
+
+    Parameters
+    ----------
+    matrix : array_like (N, N)
+        Finite values, rows and columns indexed by the same samples.
+    labels : array_like of int (N,)
+        Class of each sample, in ``0..n_classes - 1``.
+    n_classes : int >= 2, optional
+        Number of classes ``K`` (default ``max(labels) + 1``); classes
+        without samples get rows and columns of NaN in ``M``.
+    exclude_self : bool, default True
+        Leave out the diagonal pairs ``i = j``.
+
+    Returns
+    -------
+    Impacts
+        ``(alpha, beta, matrix)`` with ``matrix`` the (K, K) array ``M``
+        (NaN where a class pair has no pairs of samples).
+
+    Raises
+    ------
+    ValueError
+        If fewer than 2 classes are present, or no class has a same-class
+        pair (with ``exclude_self``: no class with >= 2 samples).
+    """
+    E = check_array("matrix", matrix, ndim=2)
+    N = E.shape[0]
+    if E.shape != (N, N):
+        raise ValueError(f"matrix must be square (N, N), got shape {E.shape}")
+    y = np.asarray(labels)
+    if y.shape != (N,):
+        raise ValueError(f"labels must have shape ({N},), one per row of matrix, got {y.shape}")
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"labels must hold integer classes, got dtype {y.dtype}")
+    if N and y.min() < 0:
+        raise ValueError("labels must hold non-negative integer classes")
+    if not isinstance(exclude_self, (bool, np.bool_)):
+        raise TypeError(f"exclude_self must be True or False, got {exclude_self!r}")
+    K = (int(y.max()) + 1 if N else 0) if n_classes is None else \
+        check_int("n_classes", n_classes, minimum=2)
+    if N and y.max() >= K:
+        raise ValueError(f"labels must lie in 0..{K - 1} (n_classes = {K}), got {int(y.max())}")
+    y = y.astype(np.int64)
     counts = np.bincount(y, minlength=K)
-    present = counts > 0
-    if present.sum() < 2 or not np.any(counts >= 2):
-        raise ValueError("y must contain at least 2 classes and a class with >= 2 samples")
-    E = impact_matrix(net, X)
+    if (counts > 0).sum() < 2 or (exclude_self and not np.any(counts >= 2)):
+        raise ValueError("labels (y) must contain at least 2 classes"
+                         + (" and a class with >= 2 samples" if exclude_self else ""))
     onehot = (y[:, None] == np.arange(K)[None]).astype(float)
     sums = onehot.T @ E @ onehot
-    diag_self = np.bincount(y, weights=np.diag(E), minlength=K)
-    sums[np.diag_indices(K)] -= diag_self
     npairs = np.outer(counts, counts).astype(float)
-    npairs[np.diag_indices(K)] -= counts
+    if exclude_self:
+        sums[np.diag_indices(K)] -= np.bincount(y, weights=np.diag(E), minlength=K)
+        npairs[np.diag_indices(K)] -= counts
     with np.errstate(invalid="ignore", divide="ignore"):
         M = np.where(npairs > 0, sums / np.where(npairs > 0, npairs, 1), np.nan)
     same = np.eye(K, dtype=bool)

@@ -245,6 +245,63 @@ def test_impact_validation():
         nets.ntk_impact(net, X[0], 0, np.ones((2, 2)))
 
 
+def test_class_average_against_brute_force():
+    rng = np.random.default_rng(3)
+    y = np.array([0, 2, 2, 0, 2, 0, 0, 2])                  # class 1 absent
+    E = rng.standard_normal((8, 8))
+    E = E + E.T
+    res = nets.class_average(E, y)
+    same = (y[:, None] == y[None]) & ~np.eye(8, dtype=bool)
+    assert res.alpha == pytest.approx(E[same].mean())
+    assert res.beta == pytest.approx(E[y[:, None] != y[None]].mean())
+    assert res.matrix.shape == (3, 3)
+    assert np.all(np.isnan(res.matrix[1])) and np.all(np.isnan(res.matrix[:, 1]))
+    for k in (0, 2):
+        for j in (0, 2):
+            m = (y[:, None] == k) & (y[None] == j) & ~np.eye(8, dtype=bool)
+            assert res.matrix[k, j] == pytest.approx(E[m].mean())
+    keep = nets.class_average(E, y, exclude_self=False)
+    assert keep.alpha == pytest.approx(E[y[:, None] == y[None]].mean())
+    assert keep.beta == pytest.approx(res.beta)
+    wider = nets.class_average(E, y, n_classes=4)
+    assert wider.matrix.shape == (4, 4) and wider.alpha == pytest.approx(res.alpha)
+
+
+def test_class_impacts_is_class_average_of_impact_matrix():
+    net = nets.MLP((5, 6, 3), seed=1)
+    X, y = _data(N=12, seed=2)
+    imp = nets.class_impacts(net, X, y)
+    avg = nets.class_average(nets.impact_matrix(net, X), y, n_classes=3)
+    assert imp.alpha == avg.alpha and imp.beta == avg.beta
+    np.testing.assert_array_equal(imp.matrix, avg.matrix)
+
+
+def test_class_average_validation():
+    E = np.eye(4)
+    y = np.array([0, 0, 1, 1])
+    with pytest.raises(ValueError, match="square"):
+        nets.class_average(np.ones((4, 3)), y)
+    with pytest.raises(ValueError, match="labels"):
+        nets.class_average(E, y[:3])
+    with pytest.raises(TypeError, match="labels"):
+        nets.class_average(E, y + 0.5)
+    with pytest.raises(ValueError, match="labels"):
+        nets.class_average(E, y - 1)
+    with pytest.raises(ValueError, match="n_classes"):
+        nets.class_average(E, y, n_classes=1)
+    with pytest.raises(ValueError, match="labels"):
+        nets.class_average(E, np.array([0, 1, 2, 2]), n_classes=2)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        nets.class_average(E, np.zeros(4, int))
+    with pytest.raises(ValueError, match=">= 2 samples"):
+        nets.class_average(np.eye(2), np.array([0, 1]))
+    assert nets.class_average(np.eye(2), np.array([0, 1]), exclude_self=False).alpha == 1.0
+    with pytest.raises(ValueError, match="matrix"):
+        nets.class_average(np.full((4, 4), np.nan), y)
+    with pytest.raises(TypeError, match="exclude_self"):
+        nets.class_average(E, y, exclude_self=1)
+
+
 # ---------------------------------------------------------------- training
 
 def _toy(n=30, seed=0):

@@ -22,25 +22,21 @@ Public functions
 :func:`make_explorer`
     The main :class:`~lecode.widgets.Explorer` of the chapter (step size of
     Euler–Maruyama).
-:func:`train_two_layer` and helpers
-    Gradient descent on the two-layer ReLU network in NTK parameterisation
-    :math:`f(x) = A\\,\\mathrm{relu}(Wx)/\\sqrt m` of section 8.1, with the
-    relative change of its parameters and of its impacts (lazy training).
 :func:`make_lazy_explorer`
-    Width against the change of the impacts alpha-hat, beta-hat.
+    Lazy training (section 8.1): width against the change of the parameters
+    and of the impacts alpha-hat, beta-hat of the two-layer network trained
+    by :func:`lecode.lazy.train_two_layer`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._validate import (NonFiniteError, as_generator, check_array, check_choice, check_int,
-                         check_real)
+from .._validate import NonFiniteError, as_generator, check_choice, check_int, check_real
+from ..lazy import cluster_data, train_two_layer
 from ._explorer import Control, Explorer
 
-__all__ = ["NOISE_TYPES", "strong_errors", "make_explorer", "cluster_data", "two_layer_init",
-           "two_layer_loss_grad", "two_layer_impacts", "class_alpha_beta", "train_two_layer",
-           "make_lazy_explorer"]
+__all__ = ["NOISE_TYPES", "strong_errors", "make_explorer", "make_lazy_explorer"]
 
 #: Noise models of :func:`strong_errors`.
 NOISE_TYPES = ("additive", "multiplicative")
@@ -257,130 +253,8 @@ def make_explorer() -> Explorer:
 
 
 # --------------------------------------------------------------------------
-# lazy training of a wide two-layer network (section 8.1)
+# the lazy-training explorer (section 8.1; the network is lecode.lazy)
 # --------------------------------------------------------------------------
-
-def cluster_data(n_classes: int = 3, n_per_class: int = 10, dim: int = 10, spread: float = 0.6,
-                 seed=0):
-    """K Gaussian clusters projected on the unit sphere of R^dim (inputs with |x| = 1).
-
-    Returns ``X`` (K n, dim) and integer labels ``y`` (K n,), class by class.
-    """
-    K = check_int("n_classes", n_classes, minimum=2)
-    n = check_int("n_per_class", n_per_class, minimum=2)
-    d = check_int("dim", dim, minimum=1)
-    spread = check_real("spread", spread, minimum=0.0)
-    rng = as_generator(seed)
-    centres = rng.standard_normal((K, d))
-    X = (centres[:, None, :] + spread * rng.standard_normal((K, n, d))).reshape(K * n, d)
-    X /= np.linalg.norm(X, axis=1, keepdims=True)
-    return X, np.repeat(np.arange(K), n)
-
-
-def two_layer_init(width: int, dim: int, n_classes: int, seed=None) -> dict:
-    """Parameters ``{"W": (m, d), "A": (K, m)}`` of f(x) = A relu(W x)/sqrt(m), entries N(0, 1)."""
-    m = check_int("width", width, minimum=1)
-    dim = check_int("dim", dim, minimum=1)
-    n_classes = check_int("n_classes", n_classes, minimum=2)
-    rng = as_generator(seed)
-    return {"W": rng.standard_normal((m, dim)), "A": rng.standard_normal((n_classes, m))}
-
-
-def two_layer_loss_grad(net: dict, X: np.ndarray, y: np.ndarray):
-    r"""Mean cross-entropy of :math:`f(x) = A\,\mathrm{relu}(Wx)/\sqrt m`, its gradient, and mean_i |g_i|.
-
-    With :math:`g_i = \mathrm{softmax}(f(x_i)) - e_{y_i}`, the gradient is
-    :math:`\frac1N\sum_i J_i^\top g_i`: ``A``-part :math:`G^\top \mathrm{relu}(XW^\top)/\sqrt m`,
-    ``W``-part :math:`((G A)\odot \mathbf 1[XW^\top > 0])^\top X/\sqrt m` (G = rows g_i / N).
-    Returns ``(loss, grad, gbar)`` with ``grad`` a dict like ``net``.
-    """
-    m = net["W"].shape[0]
-    H = X @ net["W"].T
-    act = np.maximum(H, 0.0)
-    Z = act @ net["A"].T / np.sqrt(m)
-    P = np.exp(Z - Z.max(axis=1, keepdims=True))
-    P /= P.sum(axis=1, keepdims=True)
-    rows = np.arange(len(y))
-    loss = float(np.mean(-np.log(P[rows, y])))
-    G = P
-    G[rows, y] -= 1.0
-    gbar = float(np.linalg.norm(G, axis=1).mean())
-    G /= len(y)
-    grad = {"A": G.T @ act / np.sqrt(m), "W": ((G @ net["A"]) * (H > 0)).T @ X / np.sqrt(m)}
-    return loss, grad, gbar
-
-
-def two_layer_impacts(net: dict, X: np.ndarray) -> np.ndarray:
-    r"""Scalar impacts :math:`\operatorname{tr}\Theta(x_i, x_j)/K` of the two-layer network, (N, N).
-
-    From the closed-form NTK (chapter 8, eq. ch08-eq-ntk):
-    :math:`\frac1m\sum_j[\mathrm{relu}(w_j\cdot x)\mathrm{relu}(w_j\cdot x')
-    + \frac{|A_{:,j}|^2}{K}\mathbf 1[w_j\cdot x>0]\mathbf 1[w_j\cdot x'>0]\,x\cdot x']`.
-    """
-    m, K = net["W"].shape[0], net["A"].shape[0]
-    H = X @ net["W"].T
-    act, D = np.maximum(H, 0.0), (H > 0).astype(float)
-    return act @ act.T / m + (X @ X.T) * ((D * (net["A"] ** 2).sum(axis=0)) @ D.T) / (m * K)
-
-
-def class_alpha_beta(E: np.ndarray, y: np.ndarray):
-    """Mean impact over same-class pairs (self-pairs excluded) and over cross-class pairs."""
-    same = (y[:, None] == y[None, :]) & ~np.eye(len(y), dtype=bool)
-    return float(E[same].mean()), float(E[y[:, None] != y[None, :]].mean())
-
-
-def train_two_layer(X, y, *, width: int, eta: float = 1.0, steps: int = 200, seed=1,
-                    record_every: int = 20) -> dict:
-    r"""Gradient descent on the two-layer network in NTK parameterisation; what lazy training measures.
-
-    Returns a dict with ``dtheta`` (:math:`\|\theta_S-\theta_0\|/\|\theta_0\|`),
-    ``dtheta_unit`` (the largest relative change of one hidden unit,
-    :math:`\max_j |\theta_j(S)-\theta_j(0)|/|\theta_j(0)|` with :math:`\theta_j = (w_j, A_{:,j})`),
-    ``bound`` (:math:`\exp(\frac{\eta}{\sqrt m}\sum_s \bar g_s) - 1`, proposition ch08-prop-lazy,
-    which bounds both),
-    ``dkernel`` (relative Frobenius change of the impacts), ``loss`` (final), ``times``
-    and ``ab`` (R, 2) (alpha-hat, beta-hat every ``record_every`` steps), ``E0``, ``E1``.
-    """
-    X = check_array("X", X, ndim=2)
-    y = check_array("y", y, shape=(len(X),), dtype=None)
-    if y.dtype.kind not in "iu" or y.min() < 0:
-        raise ValueError("y must hold non-negative integer class labels, one per row of X")
-    if len(np.unique(y)) < 2:
-        raise ValueError("y must contain at least 2 classes")
-    width = check_int("width", width, minimum=1)
-    eta = check_real("eta", eta, minimum=0.0, strict_min=True)
-    steps = check_int("steps", steps, minimum=1)
-    record_every = check_int("record_every", record_every, minimum=1)
-    net = two_layer_init(width, X.shape[1], int(y.max()) + 1, seed)
-    start = {k: v.copy() for k, v in net.items()}
-    E0 = two_layer_impacts(net, X)
-    ab, times, gsum = [class_alpha_beta(E0, y)], [0.0], 0.0
-    for s in range(steps):
-        _, grad, gbar = two_layer_loss_grad(net, X, y)
-        gsum += gbar
-        for k in net:
-            net[k] -= eta * grad[k]
-        if (s + 1) % record_every == 0 or s + 1 == steps:
-            ab.append(class_alpha_beta(two_layer_impacts(net, X), y))
-            times.append(eta * (s + 1))
-    if not all(np.all(np.isfinite(v)) for v in net.values()):
-        raise NonFiniteError(f"training diverged at width {width}; lower eta (got {eta})")
-    E1 = two_layer_impacts(net, X)
-
-    def norm(d):
-        return float(np.sqrt(sum(float((v ** 2).sum()) for v in d.values())))
-
-    def unit_norms(d):          # |theta_j| per hidden unit j: rows of W, columns of A
-        return np.sqrt((d["W"] ** 2).sum(axis=1) + (d["A"] ** 2).sum(axis=0))
-
-    unit_change = unit_norms({k: net[k] - start[k] for k in net}) / unit_norms(start)
-    return {"dtheta": norm({k: net[k] - start[k] for k in net}) / norm(start),
-            "dtheta_unit": float(unit_change.max()),
-            "bound": float(np.expm1(eta * gsum / np.sqrt(width))),
-            "dkernel": float(np.linalg.norm(E1 - E0) / np.linalg.norm(E0)),
-            "loss": two_layer_loss_grad(net, X, y)[0],
-            "times": np.array(times), "ab": np.array(ab), "E0": E0, "E1": E1}
-
 
 LAZY_CONTROLS = (
     Control("width", "width m", 256, 16, 4096, 0.301, kind="log"),
