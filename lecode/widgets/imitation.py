@@ -201,12 +201,14 @@ def draw(result, axes, params):
 
 def _lean_ticks(*axes):
     """Few ticks, no minor tick labels: keeps one update well under the 200 ms budget."""
-    from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
+    plain = FuncFormatter(lambda v, _: f"{v:g}")          # no mathtext (expensive to lay out)
     for ax in axes:
         ax.yaxis.set_major_locator(MaxNLocator(5))
         if ax.get_xscale() == "log":
             ax.xaxis.set_major_locator(LogLocator(numticks=5))
+            ax.xaxis.set_major_formatter(plain)
             ax.xaxis.set_minor_locator(NullLocator())
         else:
             ax.xaxis.set_major_locator(MaxNLocator(4))
