@@ -216,3 +216,17 @@ def test_site_has_no_broken_internal_link_or_image():
                 if unquote(url.fragment) not in parsed[target].ids:
                     broken.append(f"{page.relative_to(SITE)} -> {link} (no such anchor)")
     assert not broken, "broken internal links:\n" + "\n".join(broken[:50])
+
+
+def test_preface_chapter_map_matches_each_chapter_time_estimate():
+    """Instructors plan with the preface's table: it must agree with the chapters."""
+    preface = _markdown(ROOT / "chapters" / "00_preface.ipynb")
+    for path in chapter_notebooks():
+        if path.name.startswith("00_"):
+            continue
+        number = int(path.name[:2])
+        row = re.search(rf"^\| {number}\. [^\n]*\| (\d+) min \|$", preface, re.M)
+        assert row, f"the preface's chapter map has no row for chapter {number}"
+        stated = re.search(r"\b(\d+)\s*min", _markdown(path))
+        assert stated and stated.group(1) == row.group(1), (
+            f"chapter {number}: preface says {row.group(1)} min, chapter says {stated and stated.group(1)}")
