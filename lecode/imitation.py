@@ -232,7 +232,7 @@ class Record:
     ``T`` trials, ``S`` record steps, ``C`` impact checkpoints, ``K`` classes.
     """
     name: str
-    """Experiment name (:data:`lecode.experiments.EXPERIMENTS`)."""
+    """Experiment name (one of ``lecode.experiments.EXPERIMENTS``)."""
     setting: float
     """The setting (corruption level p, or class count K for ``digits``)."""
     n_classes: int
