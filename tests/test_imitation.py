@@ -193,3 +193,21 @@ def test_tail_index():
     assert I.tail_index(t, 2.0 / t, t_min=10.0)[0] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="positive"):
         I.tail_index(t, -t)
+
+
+def test_record_of_stored_experiments():
+    geo = I.record("geomnist")
+    assert geo.n_classes == 3 and geo.class_means.shape[1:] == (len(geo.steps), 3, 3)
+    assert geo.alpha.shape == (geo.n_trials, len(geo.impact_steps)) == geo.beta.shape
+    assert np.allclose(geo.times, geo.lr * geo.steps) and geo.index(100) > 0
+    with pytest.raises(ValueError, match="record step"):
+        geo.index(101)
+    d2 = I.record("digits", 2)
+    assert d2.n_classes == 2 and d2.class_means.shape[-2:] == (2, 2)
+    assert np.all(np.isfinite(d2.class_means))
+    with pytest.raises(ValueError, match="setting"):
+        I.record("digits", 7)
+    with pytest.raises(ValueError):
+        I.record("cifar")
+    with pytest.raises(TypeError):
+        I.record({"no": "class means"})
