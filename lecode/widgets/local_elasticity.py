@@ -321,8 +321,8 @@ def _draw(result, axes, params):
     scale = result["E"].mean()
     pooled = np.concatenate([result["same"], result["cross"]]) / scale
     bins = np.linspace(pooled.min(), pooled.max(), 41)
-    labels = (f"same class: α̂ = {result['alpha'] / scale:.2f}",
-              f"cross class: β̂ = {result['beta'] / scale:.2f}")
+    labels = (f"same class: α̂ / mean = {result['alpha'] / scale:.2f}",
+              f"cross class: β̂ / mean = {result['beta'] / scale:.2f}")
     for j, (vals, color, label) in enumerate(zip((result["same"], result["cross"]), colors[:2], labels)):
         dens, _ = np.histogram(vals / scale, bins=bins, density=True)
         ax.stairs(dens, bins, fill=True, alpha=0.45, color=color, label=label)
