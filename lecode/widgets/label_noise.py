@@ -47,7 +47,7 @@ from ..simulate import simulate
 from ._explorer import Control, Explorer
 from .phase import projection_basis
 
-__all__ = ["make_explorer", "compute", "draw", "fixed_point", "loss_floor", "network_runs",
+__all__ = ["make_explorer", "compute", "draw", "fixed_point", "loss_floor", "network_runs", "n_per_class",
            "CONTROLS", "SEED", "SIGMA", "T_END", "N_STEPS"]
 
 #: Seed of the explorer's LE-SDE simulation.
