@@ -257,6 +257,14 @@ class Record:
     """(T, S) training loss."""
     val_acc: np.ndarray
     """(T, S) validation accuracy."""
+    val_loss: np.ndarray | None = None
+    """(T, S) validation loss."""
+    train_acc: np.ndarray | None = None
+    """(T, S) training accuracy (against the labels as trained)."""
+    class_means_by_label: np.ndarray | None = None
+    """(T, S, K, K) class-mean probe logits grouped by the (possibly corrupted) training label
+    (chapter 7); :attr:`class_means` itself when there is no label noise (the stored files
+    keep the grouping by label only for ``label_noise``)."""
 
     @property
     def n_trials(self) -> int:
@@ -318,7 +326,24 @@ def record(results, setting=None) -> Record:
                   alpha=np.asarray(results["alpha"][s], dtype=float),
                   beta=np.asarray(results["beta"][s], dtype=float),
                   train_loss=np.asarray(results["train_loss"][s], dtype=float),
-                  val_acc=np.asarray(results["val_acc"][s], dtype=float))
+                  val_acc=np.asarray(results["val_acc"][s], dtype=float),
+                  val_loss=_optional(results, "val_loss", s),
+                  train_acc=_optional(results, "train_acc", s),
+                  class_means_by_label=_by_label(results, s, M, K))
+
+
+def _by_label(results, s, M, K):
+    """Class means by training label: stored, or the class means themselves without label noise."""
+    if "class_means_by_label" in results:
+        return np.asarray(results["class_means_by_label"][s], dtype=float)[:, :, :K, :K]
+    noise = results.get("noise_fraction")
+    if noise is None or np.all(np.asarray(noise[s]) == 0):
+        return M
+    return None
+
+
+def _optional(results, key, s):
+    return None if key not in results else np.asarray(results[key][s], dtype=float)
 
 
 # --------------------------------------------------------------------------

@@ -200,6 +200,10 @@ def test_record_of_stored_experiments():
     assert geo.n_classes == 3 and geo.class_means.shape[1:] == (len(geo.steps), 3, 3)
     assert geo.alpha.shape == (geo.n_trials, len(geo.impact_steps)) == geo.beta.shape
     assert np.allclose(geo.times, geo.lr * geo.steps) and geo.index(100) > 0
+    assert np.allclose(geo.class_means_by_label, geo.class_means, equal_nan=True)   # no label noise
+    assert geo.val_loss.shape == geo.train_acc.shape == geo.val_acc.shape
+    noisy = I.record("label_noise", 0.5)
+    assert noisy.setting == 0.5 and not np.allclose(noisy.class_means_by_label, noisy.class_means)
     with pytest.raises(ValueError, match="record step"):
         geo.index(101)
     d2 = I.record("digits", 2)
