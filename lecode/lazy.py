@@ -24,7 +24,7 @@ Public functions
 
 The class averages alpha-hat, beta-hat of an impact matrix are
 :func:`lecode.nets.class_average`, shared with the MLP of :mod:`lecode.nets`.
-The explorer of this section is :func:`lecode.widgets.connections.make_lazy_explorer`.
+The explorer of this section is ``lecode.widgets.connections.make_lazy_explorer``.
 """
 
 from __future__ import annotations
