@@ -42,3 +42,29 @@ def test_every_registered_answer_is_accepted_and_a_wrong_one_rejected(label):
     elif not isinstance(truth, str):
         wrong = np.asarray(truth, dtype=float) * 1.5 + 1.0
         assert not check(label, wrong)
+
+
+def _labels_used_in_notebooks() -> dict[str, set[str]]:
+    import json
+    import re
+    from pathlib import Path
+
+    used: dict[str, set[str]] = {}
+    for path in sorted((Path(__file__).resolve().parents[1] / "chapters").glob("[0-9][0-9]_*.ipynb")):
+        source = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+                           if c["cell_type"] == "code")
+        used[path.name[:2]] = set(re.findall(r"""check\(\s*["'](ch\d\d-[\w-]+)["']""", source))
+    return used
+
+
+def test_notebooks_check_answers_against_registered_labels_of_their_own_chapter():
+    registered = set(exercises.labels())
+    for chapter, used in _labels_used_in_notebooks().items():
+        assert used <= registered, f"chapter {chapter} checks unregistered labels {used - registered}"
+        assert all(label.startswith(f"ch{chapter}-") for label in used)
+
+
+def test_every_registered_check_is_used_by_its_chapter():
+    used = set().union(*_labels_used_in_notebooks().values())
+    unused = [lbl for lbl in exercises.labels() if lbl.startswith("ch") and lbl[2:4].isdigit() and lbl not in used]
+    assert not unused, f"answer checks no chapter uses: {unused}"

@@ -7,21 +7,6 @@ import pytest
 
 from lecode import exact, exercises
 
-LABELS = ["ch04-loss-time", "ch04-tail", "ch04-cover"]
-
-
-@pytest.mark.parametrize("label", LABELS)
-def test_registered(label):
-    assert label in exercises.labels()
-
-
-@pytest.mark.parametrize("label", LABELS)
-def test_accepts_expected_and_rejects_wrong(label):
-    truth = exercises.expected(label)
-    assert exercises.check(label, truth).correct
-    result = exercises.check(label, np.asarray(truth) * 1.5 + 1.0)
-    assert not result.correct and "not yet" in repr(result)
-
 
 def test_loss_time_matches_the_inverted_margin_law():
     K, alpha, beta, target = 4, 1.0, 0.25, 1e-2

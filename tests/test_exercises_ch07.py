@@ -5,21 +5,6 @@ import pytest
 
 from lecode import exercises
 
-LABELS = ["ch07-fixed", "ch07-critical", "ch07-rate"]
-
-
-@pytest.mark.parametrize("label", LABELS)
-def test_registered(label):
-    assert label in exercises.labels()
-
-
-@pytest.mark.parametrize("label", LABELS)
-def test_accepts_expected_and_rejects_wrong(label):
-    truth = exercises.expected(label)
-    assert exercises.check(label, truth).correct
-    result = exercises.check(label, np.asarray(truth) * 1.5 + 1.0)
-    assert not result.correct and "not yet" in repr(result)
-
 
 def test_fixed_point_answer_matches_the_formulas():
     K, p = 4, 0.3

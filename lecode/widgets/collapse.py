@@ -33,7 +33,7 @@ import math
 import numpy as np
 
 from .._validate import as_generator, check_choice, check_int, check_real
-from ..exact import ce_symmetric_margin
+from ..exact import ce_symmetric_margin, projected_coordinates
 from ..metrics import cross_entropy, neural_collapse
 from ..model import LEModel
 from ..plots import class_colors
@@ -89,19 +89,9 @@ def plane_coordinates(x) -> np.ndarray:
 PLANE_BASIS = np.array([[-1.0, 1.0, 0.0], [-1.0, -1.0, 2.0]]) / np.sqrt([[2.0], [6.0]])
 
 
-def vertex_coordinates(class_means) -> np.ndarray:
-    r"""Coordinates :math:`y_k = u_k\cdot\mu_k/|u_k|^2` of class means (..., K, K) -> (..., K).
-
-    For logit features :math:`u_k\cdot x = x_k - \operatorname{mean}(x)` and
-    :math:`|u_k|^2 = (K-1)/K`; on the symmetric configuration
-    :math:`\mu_k = s u_k` every :math:`y_k` equals :math:`s` (chapter 5).
-    """
-    M = np.asarray(class_means, dtype=float)
-    k = M.shape[-1]
-    if M.ndim < 2 or M.shape[-2] != k:
-        raise ValueError(f"class_means must have shape (..., K, K) (logit features), got {M.shape}")
-    diag = np.diagonal(M, axis1=-2, axis2=-1)
-    return (diag - M.mean(axis=-1)) * k / (k - 1)
+#: Coordinates y_k = u_k . mu_k / |u_k|^2 of class means (..., K, K) -> (..., K); the same
+#: function as :func:`lecode.exact.projected_coordinates` (chapter 3), under this chapter's name.
+vertex_coordinates = projected_coordinates
 
 
 def symmetric_margin(t, alpha_minus_beta: float, n_classes: int = K, s0: float = 0.0) -> np.ndarray:

@@ -32,6 +32,7 @@ import functools
 import numpy as np
 
 from .._validate import check_int, check_real
+from ..exact import projected_coordinates
 from ..model import LEModel
 from ..plots import class_colors
 from ..simulate import sgd_noise_sigma, simulate
@@ -56,18 +57,9 @@ CONTROLS = (
 )
 
 
-def vertex_coordinates(class_means: np.ndarray) -> np.ndarray:
-    r"""Coordinates :math:`y_k = u_k\cdot\bar X_k / |u_k|^2` of class means (..., K, K) -> (..., K).
-
-    With logit features, :math:`u_k\cdot x = x_k - \mathrm{mean}(x)` and
-    :math:`|u_k|^2 = (K-1)/K`.
-    """
-    M = np.asarray(class_means, dtype=float)
-    k = M.shape[-1]
-    if M.ndim < 2 or M.shape[-2] != k:
-        raise ValueError(f"class_means must have shape (..., K, K) (logit features), got {M.shape}")
-    diag = np.diagonal(M, axis1=-2, axis2=-1)
-    return (diag - M.mean(axis=-1)) * k / (k - 1)
+#: Coordinates y_k = u_k . mu_k / |u_k|^2 of class means (..., K, K) -> (..., K); the same
+#: function as :func:`lecode.exact.projected_coordinates` (chapter 3), under this chapter's name.
+vertex_coordinates = projected_coordinates
 
 
 def _impact_matrix(alpha: float, beta: float) -> np.ndarray:
