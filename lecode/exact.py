@@ -23,6 +23,7 @@ from ._validate import NonFiniteError, check_array, check_int, check_real
 
 __all__ = [
     "integrated_impacts",
+    "ce_margin_from_gap",
     "ce_symmetric_margin",
     "ce_symmetric_loss",
     "identity_mode_scales",
@@ -119,12 +120,80 @@ def _solve_margin(c: np.ndarray, K: int) -> np.ndarray:
     return s
 
 
+def ce_margin_from_gap(gap, *, n_classes, s0=0.0):
+    r"""Margin s of the symmetric cross-entropy LE-ODE after an integrated impact gap (chapters 4 and 6).
+
+    On the symmetric configuration :math:`X_k = s\,u_k` the cross-entropy
+    LE-ODE moves the margin by :math:`\dot s = (\alpha-\beta)/(e^{s} + K - 1)`
+    (DESIGN.md section 3 item 2).  Separating variables,
+    :math:`(e^{s} + K - 1)\,ds = (\alpha-\beta)\,dt`, so whatever the
+    impacts' time dependence the margin depends on them only through the gap
+    :math:`A(t) - B(t) = \int_{t_0}^t (\alpha - \beta)`; this function returns
+    the root s of
+
+    .. math::
+
+        e^{s} + (K-1)\,s = e^{s_0} + (K-1)\,s_0 + \text{gap}.
+
+    With constant impacts the gap is :math:`(\alpha-\beta)t`
+    (:func:`ce_symmetric_margin`, chapter 4); with time-varying or measured
+    impacts it is :math:`A(t) - B(t)` (chapter 6,
+    :func:`lecode.imitation.linear_equivalent_gap`).
+
+    The left side is increasing and convex in s, so the root is unique; it is
+    found by Newton's method started above it (log c for c >= 1, c/(K-1)
+    otherwise, c the right side), which decreases monotonically to the root
+    without evaluating :math:`e^{s}` above max(c, 1): no overflow for any
+    finite right side (s grows like log(gap) for a large positive gap and
+    like gap/(K-1) for a large negative one).
+
+    Parameters
+    ----------
+    gap : float or array
+        :math:`A(t) - B(t)`, integrated from the time at which the margin is
+        ``s0``.
+    n_classes : int >= 2
+        K.
+    s0 : float <= 700, default 0
+        Margin at gap 0 (:math:`e^{s_0}` must be a float).
+
+    Returns
+    -------
+    ndarray of the shape of ``gap``
+
+    Raises
+    ------
+    lecode.NonFiniteError
+        If the right side overflows (a gap beyond about 1e308).
+
+    Examples
+    --------
+    >>> float(ce_margin_from_gap(0.0, n_classes=3, s0=0.5))
+    0.5
+    >>> s = float(ce_margin_from_gap(10.0, n_classes=3))
+    >>> round(math.exp(s) + 2 * s, 12)
+    11.0
+    """
+    K = check_int("n_classes", n_classes, minimum=2)
+    s0 = check_real("s0", s0)
+    if s0 > 700.0:
+        raise ValueError(f"s0 must be <= 700 (e^s0 must be a float), got {s0}")
+    gap = check_array("gap", gap)
+    with np.errstate(over="ignore", invalid="ignore"):
+        c = math.exp(s0) + (K - 1) * s0 + gap
+    if not np.all(np.isfinite(c)):
+        raise NonFiniteError("e^s0 + (K-1) s0 + gap overflows the float range; gap must stay "
+                             "well below 1e308 in absolute value")
+    return _solve_margin(np.asarray(c, dtype=float), K)
+
+
 def ce_symmetric_margin(t, *, alpha, beta, n_classes, s0=0.0):
     r"""Margin s(t) of the symmetric cross-entropy LE-ODE, X_k(t) = s(t) u_k (chapter 4).
 
     With logit features and class means on the simplex directions, the LE-ODE
     reduces to :math:`\dot s = (\alpha-\beta)\,e^{-s}/(1+(K-1)e^{-s})`, whose
-    exact solution is (DESIGN.md section 3 item 2)
+    exact solution is (DESIGN.md section 3 item 2; solved by
+    :func:`ce_margin_from_gap` with gap A(t) - B(t))
 
     .. math::
 
@@ -147,12 +216,8 @@ def ce_symmetric_margin(t, *, alpha, beta, n_classes, s0=0.0):
     s : array of the shape of ``t``
     """
     K = check_int("n_classes", n_classes, minimum=2)
-    s0 = check_real("s0", s0)
-    if s0 > 700.0:
-        raise ValueError(f"s0 must be <= 700 (e^s0 must be a float), got {s0}")
     A, B = integrated_impacts(alpha, beta, t)
-    c = math.exp(s0) + (K - 1) * s0 + (A - B)
-    return _solve_margin(np.asarray(c, dtype=float), K)
+    return ce_margin_from_gap(A - B, n_classes=K, s0=s0)
 
 
 def ce_symmetric_loss(t, *, alpha, beta, n_classes, s0=0.0):
@@ -261,13 +326,25 @@ def estimate_AB_identity(times, class_means):
     Returns
     -------
     A_hat, B_hat : arrays (S,), zero at times[0].
+
+    Raises
+    ------
+    ValueError
+        If the global mean or the class offsets vanish at some record (size
+        at most 1e-12 of the class means' size) or change sign between two
+        consecutive records (negative inner product, and the straight path
+        between the two values passes within 1% of the larger norm from
+        zero): the identity LE-ODE only scales each mode by a positive
+        factor, so the norms would give a wrong growth.  The message names
+        the mode and the time index.  A mode that only rotates is fitted by
+        its norm.
     """
     times, X = _check_trajectory(times, class_means)
     K = X.shape[1]
     m = X.mean(axis=1)
     O = X - m[:, None, :]
-    Lm = _log_ratio(np.linalg.norm(m, axis=-1), "global mean")
-    Lo = _log_ratio(np.linalg.norm(O, axis=(-2, -1)), "class offsets")
+    Lm = _mode_log_ratio(times, X, m, "global mean")
+    Lo = _mode_log_ratio(times, X, O, "class offsets")
     B = Lm - Lo
     return K * Lo + B, B
 
@@ -359,6 +436,20 @@ def estimate_AB_projected(times, class_means):
     Returns
     -------
     A_hat, B_hat : arrays (S,), zero at times[0].
+
+    Raises
+    ------
+    ValueError
+        If :math:`\bar y` changes sign between two consecutive records, the
+        contrast z changes sign between them (negative inner product, and the
+        straight path between the two values passes within 1% of the larger
+        norm from zero; for K = 2, where z is one-dimensional, any sign
+        change), or either vanishes at a record (size at most 1e-12 of the
+        class means' size): the projected LE-ODE only scales each mode by a
+        positive factor, so the absolute values would give a wrong growth.
+        The message names the mode and the time index.  A sign change
+        between records that is undone before the next record cannot be
+        seen; record densely enough.
     """
     times, X = _check_trajectory(times, class_means)
     K = X.shape[1]
@@ -368,8 +459,8 @@ def estimate_AB_projected(times, class_means):
     y = projected_coordinates(X)
     yb = y.mean(axis=-1)
     z = y - yb[:, None]
-    L1 = _log_ratio(np.abs(yb), "mean projected coordinate")
-    L2 = _log_ratio(np.linalg.norm(z, axis=-1), "projected contrast")
+    L1 = _mode_log_ratio(times, X, yb, "mean projected coordinate ybar")
+    L2 = _mode_log_ratio(times, X, z, "projected contrast z")
     B = (K - 1) * (L2 - L1)
     return K * L1 + B, B
 
@@ -458,8 +549,52 @@ def _check_trajectory(times, class_means):
     return times, X
 
 
-def _log_ratio(v: np.ndarray, what: str) -> np.ndarray:
-    if v[0] == 0 or np.any(v == 0):
-        raise ValueError(f"the {what} vanishes at some time, so its growth cannot be "
-                         f"estimated; start from a configuration where it is non-zero")
-    return np.log(v) - np.log(v[0])
+#: A mode whose size is at most this fraction of the class means' size at the
+#: same time (Frobenius norms) is treated as zero: it is then of the order of
+#: the rounding error of the numbers it is computed from.
+_VANISH_RTOL = 1e-12
+
+#: A vector mode that reverses between two consecutive records (negative inner
+#: product) and whose straight path between them passes within this fraction
+#: of the larger of the two sizes from zero is treated as changing sign.
+_CROSS_RTOL = 1e-2
+
+
+def _mode_log_ratio(times: np.ndarray, X: np.ndarray, v: np.ndarray, what: str) -> np.ndarray:
+    """log(|v(t)| / |v(t_0)|) for a mode v (S,) or (S, ...) of the class means X (S, K, p).
+
+    The linear LE-ODEs multiply each mode by a positive factor, so a mode
+    that is (numerically) zero at some record, or that changes sign between
+    two consecutive records, cannot be fitted: its absolute value (norm)
+    would give a silently wrong growth.  A scalar mode changes sign when
+    consecutive values have opposite signs; a vector mode when consecutive
+    values have a negative inner product and the segment between them passes
+    within ``_CROSS_RTOL`` of the larger of the two norms from zero (a mode
+    that merely rotates is left to the fit).  Both raise a ``ValueError``
+    naming the mode and the time index.
+    """
+    flat = v.reshape(v.shape[0], -1)
+    size = np.linalg.norm(flat, axis=1)
+    scale = np.linalg.norm(X.reshape(X.shape[0], -1), axis=1)
+    small = np.flatnonzero(size <= _VANISH_RTOL * scale)
+    if small.size:
+        j = int(small[0])
+        raise ValueError(f"class_means: the {what} vanishes at time index {j} (t = {times[j]:g}; "
+                         f"size {size[j]:.3g}, at most {_VANISH_RTOL:g} of the class means' size "
+                         f"{scale[j]:.3g}), so its growth cannot be estimated; fit a window where "
+                         f"it stays away from zero")
+    a, b = flat[:-1], flat[1:]
+    ab = np.einsum("si,si->s", a, b)
+    na, nb = size[:-1], size[1:]
+    # distance from 0 to the segment [a, b] (its foot is interior when a.b < 0)
+    with np.errstate(divide="ignore", invalid="ignore"):      # a == b: no crossing anyway
+        gap = np.sqrt(np.maximum(na ** 2 * nb ** 2 - ab ** 2, 0.0)) / np.linalg.norm(b - a, axis=1)
+    cross = np.flatnonzero((ab < 0) & (gap <= _CROSS_RTOL * np.maximum(na, nb)))
+    if cross.size:
+        j = int(cross[0])
+        raise ValueError(f"class_means: the {what} changes sign (passes through zero) between "
+                         f"time indices {j} and {j + 1} (t = {times[j]:g} to {times[j + 1]:g}); "
+                         f"a linear LE-ODE only scales it by a positive factor, so its growth "
+                         f"cannot be estimated across the change; fit a window where it keeps "
+                         f"its sign")
+    return np.log(size) - np.log(size[0])

@@ -703,32 +703,14 @@ def imitate(times, class_means, *, source: str = "projected", impact_times=None,
 # converting impacts between the cross-entropy and the linear LE-ODE
 # --------------------------------------------------------------------------
 
-def _ce_margin(c: np.ndarray, K: int) -> np.ndarray:
-    """Root s of e^s + (K-1) s = c (increasing in s; bracketed Newton)."""
-    a = K - 1.0
-    lo = np.where(c >= 1.0, 0.0, (c - 1.0) / a)
-    hi = np.where(c >= 1.0, np.log(np.maximum(c, 1.0)), c / a)
-    s = hi.copy()
-    for _ in range(200):
-        f = np.exp(s) + a * s - c
-        lo = np.where(f < 0, s, lo)
-        hi = np.where(f >= 0, s, hi)
-        s_new = s - f / (np.exp(s) + a)
-        s_new = np.where((s_new <= lo) | (s_new >= hi), 0.5 * (lo + hi), s_new)
-        if np.all(np.abs(s_new - s) <= 1e-14 * np.maximum(1.0, np.abs(s))):
-            s = s_new
-            break
-        s = s_new
-    return s
-
-
 def linear_equivalent_gap(gap, *, s0, n_classes):
     r"""The projected-LE-ODE gap :math:`(A-B)_{\rm lin}` that reproduces a cross-entropy margin (chapter 6).
 
     On the symmetric configuration :math:`\bar X_k = s\,u_k` the
     cross-entropy LE-ODE moves the margin by
     :math:`\dot s = (\alpha-\beta)/(e^{s} + K - 1)`, so that
-    :math:`e^{s} + (K-1)s = e^{s_0} + (K-1)s_0 + (A-B)_{\rm ce}`, while the
+    :math:`e^{s} + (K-1)s = e^{s_0} + (K-1)s_0 + (A-B)_{\rm ce}`
+    (solved by :func:`lecode.exact.ce_margin_from_gap`), while the
     projected linear LE-ODE gives :math:`\dot s = (\alpha-\beta)_{\rm lin}\,s/K`,
     i.e. :math:`s = s_0\,e^{(A-B)_{\rm lin}/K}`.  Both describe the same
     margin when
@@ -755,7 +737,7 @@ def linear_equivalent_gap(gap, *, s0, n_classes):
     if s0 > 700:
         raise ValueError(f"s0 must be <= 700, got {s0}")
     K = check_int("n_classes", n_classes, minimum=2)
-    s = _ce_margin(math.exp(s0) + (K - 1) * s0 + gap, K)
+    s = exact.ce_margin_from_gap(gap, n_classes=K, s0=s0)
     if np.any(s <= 0):
         raise ValueError("the cross-entropy margin reaches 0 for this gap; the linear "
                          "equivalent K log(s/s0) is undefined there")

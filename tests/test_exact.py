@@ -96,12 +96,60 @@ def test_ce_margin_asymptotics_and_no_overflow():
 
 
 @settings(max_examples=60, deadline=None)
-@given(c_exp=st.floats(-8, 300), K=st.integers(2, 50), sign=st.sampled_from([-1, 1]))
-def test_margin_solver_residual(c_exp, K, sign):
-    c = sign * 10.0 ** (c_exp / 10)          # |c| from 1e-0.8 to 1e30
-    s = exact._solve_margin(np.array([c]), K)[0]
+@given(c_exp=st.floats(-8, 300), K=st.integers(2, 50), sign=st.sampled_from([-1, 1]),
+       s0=st.floats(-5, 5))
+def test_margin_from_gap_residual(c_exp, K, sign, s0):
+    gap = sign * 10.0 ** (c_exp / 10)          # |gap| from 1e-0.8 to 1e30
+    s = float(exact.ce_margin_from_gap(gap, n_classes=K, s0=s0))
+    c = math.exp(s0) + (K - 1) * s0 + gap
     resid = math.exp(s) + (K - 1) * s - c
     assert abs(resid) <= 1e-12 * max(1.0, abs(c))
+
+
+def test_margin_from_gap_is_the_margin_law_with_any_gap():
+    # constant impacts: gap = (alpha - beta) t, identical to ce_symmetric_margin
+    t = np.linspace(0, 40, 9)
+    np.testing.assert_array_equal(exact.ce_margin_from_gap(0.6 * t, n_classes=4, s0=0.3),
+                                  exact.ce_symmetric_margin(t, alpha=1.0, beta=0.4, n_classes=4,
+                                                            s0=0.3))
+    # time-varying impacts (chapter 6): the gap A(t) - B(t) replaces (alpha - beta) t
+    A, B = exact.integrated_impacts(alpha_tv, beta_tv, t)
+    np.testing.assert_array_equal(exact.ce_margin_from_gap(A - B, n_classes=3),
+                                  exact.ce_symmetric_margin(t, alpha=alpha_tv, beta=beta_tv,
+                                                            n_classes=3))
+    # vectorised over any shape; gap 0 returns s0
+    g = np.array([[0.0, 1.0, -2.0], [1e300, -1e300, 5.0]])
+    s = exact.ce_margin_from_gap(g, n_classes=3, s0=0.7)
+    assert s.shape == g.shape and np.all(np.isfinite(s)) and s[0, 0] == pytest.approx(0.7)
+    order = np.argsort(g.ravel())
+    assert np.all(np.diff(s.ravel()[order]) > 0)                     # increasing in the gap
+
+
+def test_margin_from_gap_against_ode_with_time_varying_impacts():
+    # ds/dt = (alpha - beta)(t) / (e^s + K - 1), integrated by RK4 on a fine grid
+    K, s0, T, n = 3, 0.2, 6.0, 6000
+    h = T / n
+    f = lambda t, s: (alpha_tv(t) - beta_tv(t)) / (math.exp(s) + K - 1)   # noqa: E731
+    s, t = s0, 0.0
+    for _ in range(n):
+        k1 = f(t, s)
+        k2 = f(t + h / 2, s + h / 2 * k1)
+        k3 = f(t + h / 2, s + h / 2 * k2)
+        k4 = f(t + h, s + h * k3)
+        s, t = s + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), t + h
+    A, B = exact.integrated_impacts(alpha_tv, beta_tv, T)
+    assert float(exact.ce_margin_from_gap(A - B, n_classes=K, s0=s0)) == pytest.approx(s, abs=1e-10)
+
+
+def test_margin_from_gap_validation():
+    with pytest.raises(ValueError, match="n_classes"):
+        exact.ce_margin_from_gap(1.0, n_classes=1)
+    with pytest.raises(ValueError, match="s0 must be <= 700"):
+        exact.ce_margin_from_gap(1.0, n_classes=3, s0=701.0)
+    with pytest.raises(ValueError, match="gap"):
+        exact.ce_margin_from_gap([1.0, np.nan], n_classes=3)
+    with pytest.raises(NonFiniteError, match="overflows"):
+        exact.ce_margin_from_gap(np.finfo(float).max, n_classes=3, s0=700.0)
 
 
 @settings(max_examples=30, deadline=None)
@@ -204,7 +252,7 @@ def test_estimator_validation():
         exact.estimate_AB_projected(t, np.ones((5, 3, 2)))
     with pytest.raises(ValueError, match="increasing"):
         exact.estimate_AB_identity(t[::-1], np.ones((5, 3, 2)))
-    with pytest.raises(ValueError, match="vanishes"):
+    with pytest.raises(ValueError, match="class_means: the global mean vanishes at time index 0"):
         exact.estimate_AB_identity(t, np.zeros((5, 3, 2)))
     with pytest.raises(ValueError, match="window"):
         exact.impacts_from_AB(t, t, t, window=6)
@@ -212,6 +260,81 @@ def test_estimator_validation():
     np.testing.assert_allclose(a3, 2.0)
     with pytest.raises(ValueError, match="A must have shape"):
         exact.impacts_from_AB(t, t[:3], t)
+
+
+def _projected_means(y):
+    """Class means (S, K, K) with projected coordinates y (S, K)."""
+    K = y.shape[1]
+    return y[:, :, None] * U(K)[None]
+
+
+def test_projected_estimator_rejects_a_sign_change_of_ybar():
+    # ybar = 1, 0.5, -0.5, -1: |ybar| would fit a decay and a regrowth, silently wrong
+    times = np.arange(4.0)
+    ybar = np.array([1.0, 0.5, -0.5, -1.0])
+    y = ybar[:, None] + np.array([0.3, -0.1, -0.2])
+    with pytest.raises(ValueError, match=r"class_means: the mean projected coordinate ybar "
+                                         r"changes sign .* time indices 1 and 2 \(t = 1 to 2\)"):
+        exact.estimate_AB_projected(times, _projected_means(y))
+    # zero at a record (to rounding): named with its time index
+    y[2] = [0.3, -0.1, -0.2]
+    with pytest.raises(ValueError, match="ybar vanishes at time index 2"):
+        exact.estimate_AB_projected(times, _projected_means(y))
+
+
+def test_projected_estimator_rejects_a_contrast_through_zero():
+    times = np.arange(4.0)
+    # K = 2: z is one-dimensional, any sign change of y_1 - y_2 is caught
+    y = np.array([[1.2, 0.8], [1.1, 0.9], [0.9, 1.1], [0.8, 1.2]])
+    with pytest.raises(ValueError, match="projected contrast z changes sign .* indices 1 and 2"):
+        exact.estimate_AB_projected(times, _projected_means(y))
+    # K = 3: a contrast that passes (nearly) through zero is caught ...
+    z = np.array([[1.0, -1.0, 0.0], [0.1, -0.1, 0.0], [-0.1, 0.1 + 1e-4, -1e-4],
+                  [-1.0, 1.0, 0.0]])
+    with pytest.raises(ValueError, match="contrast z changes sign .* indices 1 and 2"):
+        exact.estimate_AB_projected(times, _projected_means(1.0 + z))
+    # ... one that only rotates (constant size) is fitted by its norm
+    ang = np.array([0.0, 1.0, 2.0, 3.0])                     # radians between records
+    e1 = np.array([1.0, -1.0, 0.0]) / math.sqrt(2)
+    e2 = np.array([1.0, 1.0, -2.0]) / math.sqrt(6)
+    z = np.cos(ang)[:, None] * e1 + np.sin(ang)[:, None] * e2
+    A, B = exact.estimate_AB_projected(times, _projected_means(1.0 + z))
+    np.testing.assert_allclose((A - B) / 3, 0.0, atol=1e-12)          # ybar constant
+    np.testing.assert_allclose((A + B / 2) / 3, 0.0, atol=1e-12)      # |z| constant
+    # a mode that decays by a factor 1e6 between records, same direction, is fine
+    y = np.array([[2.0, 1.0, 0.5], [2e-6, 1e-6, 0.5e-6]])
+    A, B = exact.estimate_AB_projected(times[:2], _projected_means(y))
+    np.testing.assert_allclose((A[1] - B[1]) / 3, math.log(1e-6), rtol=1e-9)
+
+
+def test_identity_estimator_rejects_sign_changes():
+    times = np.arange(3.0)
+    x0 = np.array([[1.0, 2.0], [2.0, 0.0], [0.0, 1.0]])
+    m0, O0 = x0.mean(0), x0 - x0.mean(0)
+    # the global mean reverses: m, m/2, -m/2
+    X = np.stack([m0 + O0, 0.5 * m0 + O0, -0.5 * m0 + O0])
+    with pytest.raises(ValueError, match="class_means: the global mean changes sign .* "
+                                         "indices 1 and 2"):
+        exact.estimate_AB_identity(times, X)
+    # the class offsets reverse: O, O/2, -O
+    X = np.stack([m0 + O0, m0 + 0.5 * O0, m0 - O0])
+    with pytest.raises(ValueError, match="class offsets changes sign .* indices 1 and 2"):
+        exact.estimate_AB_identity(times, X)
+    # the class offsets vanish to rounding relative to the class means
+    X = np.stack([m0 + O0, m0 + 1e-14 * O0, m0 + O0])
+    with pytest.raises(ValueError, match="class offsets vanishes at time index 1"):
+        exact.estimate_AB_identity(times, X)
+
+
+def test_estimators_accept_the_closed_forms_with_decaying_modes():
+    # alpha < beta: the equal-y mode decays by e^{-8} while the contrast grows by e^{7}
+    times = np.linspace(0, 12, 7)
+    A, B = exact.integrated_impacts(0.5, 2.5, times)
+    y0 = np.array([1.0, 0.4, -0.2])
+    X = _projected_means(exact.linear_projected_solution(y0, A, B))
+    Ah, Bh = exact.estimate_AB_projected(times, X)
+    np.testing.assert_allclose(Ah, A, atol=1e-8)
+    np.testing.assert_allclose(Bh, B, atol=1e-8)
 
 
 # ----------------------------------------------------- label noise factor

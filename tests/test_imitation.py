@@ -186,6 +186,27 @@ def test_linear_equivalent_gap_matches_both_odes():
         I.linear_equivalent_gap(gap_ce, s0=0.0, n_classes=K)
 
 
+def test_linear_equivalent_gap_uses_the_shared_margin_solver():
+    # one solver of e^s + (K-1)s = e^{s0} + (K-1)s0 + gap for chapters 4 and 6
+    rng = np.random.default_rng(3)
+    for K in (2, 3, 5):
+        s0 = 0.3
+        gap = np.concatenate([np.geomspace(1e-8, 1e8, 40), -rng.uniform(0, 0.5, 20),
+                              rng.uniform(-0.5, 50, (3, 7)).ravel()])
+        s = exact.ce_margin_from_gap(gap, n_classes=K, s0=s0)
+        np.testing.assert_array_equal(I.linear_equivalent_gap(gap, s0=s0, n_classes=K),
+                                      K * np.log(s / s0))
+    # time-varying impacts: the gap A(t) - B(t) of an Interpolant gives the ODE's margin
+    times = np.linspace(0, 6, 25)
+    f = I.Interpolant([0.0, 2.0, 6.0], [3.0, 0.5, 1.0])
+    gap = f.integral(0.0, times)
+    U = np.eye(3) - 1 / 3
+    sol = I.solve_class_means(0.4 * U, times, alpha=f, beta=0.0, gradient="ce", max_step=1e-2)
+    s = exact.projected_coordinates(sol)[:, 0]
+    assert np.allclose(s, exact.ce_margin_from_gap(gap, n_classes=3, s0=0.4), atol=1e-9)
+    assert not hasattr(I, "_ce_margin")
+
+
 def test_tail_index():
     t = np.geomspace(1, 100, 20)
     r, c = I.tail_index(t, 3.0 * t ** -1.5)

@@ -31,6 +31,7 @@ one update solves one small ODE (about 0.1 s).
 from __future__ import annotations
 
 import functools
+import textwrap
 
 import numpy as np
 
@@ -92,7 +93,11 @@ def compute(dataset="GeoMNIST (K=3)", source="projected fit", trial="mean", star
     (S, K) projected coordinates, ``err_full``/``err_y`` (S,) relative
     errors, ``impact_steps``/``alpha``/``beta`` of the source, ``gap_pred``
     (the NTK prediction of the fitted gap, fitted sources only), ``K``,
-    and ``message`` (non-empty if the LE-ODE left the float range).
+    ``message`` (non-empty if the fit or the LE-ODE broke down) and
+    ``ill_posed`` (True if the fit itself broke down: a fitted mode changes
+    sign or vanishes in the window, the ``ValueError`` of
+    :func:`lecode.exact.estimate_AB_projected` and
+    :func:`lecode.exact.estimate_AB_identity`).
     """
     given = dict(dataset=dataset, source=source, trial=trial, start=start, end=end)
     for c in CONTROLS:
@@ -114,7 +119,8 @@ def compute(dataset="GeoMNIST (K=3)", source="projected fit", trial="mean", star
     t = R.times[sl]
     K = R.n_classes
     y_net = exact.projected_coordinates(X)
-    out = dict(steps=R.steps[sl], y_net=y_net, K=K, message="", gap_pred=None)
+    out = dict(steps=R.steps[sl], y_net=y_net, K=K, message="", ill_posed=False, gap_pred=None)
+    fitting = False
     try:
         if src == "ntk":
             res = _im.imitate(t, X, source="ntk", impact_times=R.impact_times, alpha=a, beta=b,
@@ -122,8 +128,10 @@ def compute(dataset="GeoMNIST (K=3)", source="projected fit", trial="mean", star
             keep = (R.impact_steps >= R.steps[i0]) & (R.impact_steps <= R.steps[last])
             out.update(impact_steps=R.impact_steps[keep], alpha=a[keep], beta=b[keep])
         else:
+            fitting = True
+            fit = _im.fit_impacts(t, X, variant=src)       # ValueError: a mode changes sign
+            fitting = False
             res = _im.imitate(t, X, source=src, max_step=MAX_STEP)
-            fit = _im.fit_impacts(t, X, variant=src)
             out.update(impact_steps=R.steps[sl], alpha=fit.alpha, beta=fit.beta)
             ybar = y_net.mean(axis=1)
             if np.all(ybar > 0):
@@ -135,7 +143,8 @@ def compute(dataset="GeoMNIST (K=3)", source="projected fit", trial="mean", star
     except (NonFiniteError, ValueError) as exc:
         nan = np.full(len(t), np.nan)
         out.update(y_ode=None, err_full=nan, err_y=nan, impact_steps=R.steps[sl][:0],
-                   alpha=nan[:0], beta=nan[:0], message=str(exc).split(";")[0])
+                   alpha=nan[:0], beta=nan[:0], ill_posed=fitting,
+                   message=str(exc).split(";")[0].removeprefix("class_means: "))
     return out
 
 
@@ -162,8 +171,11 @@ def draw(result, axes, params):
                    fontsize=8)
 
     if result["message"]:
-        ax_e.text(0.5, 0.5, "LE-ODE failed:\n" + result["message"][:60], ha="center", va="center",
-                  fontsize=7, transform=ax_e.transAxes, wrap=True)
+        head = "ill-posed fit" if result.get("ill_posed") else "LE-ODE failed"
+        ax_e.text(0.5, 0.5, head + ":\n" + textwrap.fill(result["message"][:150], 45),
+                  ha="center", va="center", fontsize=7, transform=ax_e.transAxes)
+        if result.get("ill_posed"):
+            ax_e.set_title("no imitation: ill-posed fit (a fitted mode changes sign)", fontsize=8)
     else:
         ax_e.plot(steps, result["err_full"], color="black", label="centred logits")
         ax_e.plot(steps, result["err_y"], color="#D55E00", label="projected coords y")
