@@ -215,8 +215,11 @@ def run(name: str, *, reduced: bool = False, executor: concurrent.futures.Execut
 
         ``record_steps (R,)``, ``impact_steps (C,)``, ``settings (S,)``;
         ``class_means (S, T, R, K, K)`` -- mean probe logits of each true
-        class, float32; ``class_means_by_label`` (``label_noise`` only) --
-        the same grouped by the corrupted training label; ``train_loss, train_acc,
+        class, float32; ``class_means_by_label (S, T, R, K, K)`` -- the same
+        grouped by the (corrupted) training label, **only** for
+        ``label_noise`` (``geomnist`` and ``digits`` train on clean labels,
+        where it would equal ``class_means``; :func:`lecode.imitation.record`
+        falls back to ``class_means`` then); ``train_loss, train_acc,
         val_loss, val_acc (S, T, R)``; ``alpha, beta (S, T, C)``;
         ``noise_fraction (S, T)``; for setting 0 (``digits``: every
         setting), trial 0: ``probe_logits (R, M, K)``, ``probe_classes``,
@@ -288,7 +291,9 @@ def save(results: dict, path) -> Path:
 def load(name: str, path=None) -> dict:
     """Load stored results: ``chapters/data/<name>.npz`` by default (or ``path``).
 
-    Returns a dict of arrays, as :func:`run` does.
+    Returns a dict of arrays with the keys that :func:`run` returns for the
+    same experiment: in particular ``class_means_by_label`` is present for
+    ``label_noise`` only, not for ``geomnist`` or ``digits``.
     """
     check_choice("name", name, EXPERIMENTS)
     path = DATA_DIR / f"{name}.npz" if path is None else Path(path)

@@ -143,9 +143,21 @@ class LEModel:
     gamma : float, default 0
         Extra impact of a sample on itself (enters the drift as gamma/(K n)).
     label_noise : float in [0, 1), default 0
-        Fraction of each class relabelled evenly to the other classes
-        (round(label_noise * n) samples per class, Python's round-half-to-even;
-        see :attr:`labels`).
+        Fraction of each class relabelled to the other classes, deterministically
+        (see :attr:`labels`): the last m = round(label_noise * n) samples of
+        each class (Python's ``round`` of the float product, half to even, so
+        the realised fraction is m/n), the r-th of them (r = 0, ..., m-1)
+        labelled (k + 1 + r mod (K-1)) mod K.  Write m = q (K-1) + rho with
+        0 <= rho < K-1: each other class receives q of them, and the rho
+        classes k+1, ..., k+rho (mod K) that follow k cyclically one more.
+        The spread is even only when K-1 divides m; otherwise
+        :attr:`label_fractions` is not symmetric across the other classes
+        (e.g. K = 3, n = 10, label_noise = 0.1: each class gives its one
+        corrupted sample to the next class).  At the symmetric start X = 0
+        the cross-entropy force along u_k is still the clean one times
+        :func:`lecode.exact.label_noise_factor` at p = m/n (it depends only
+        on the fraction relabelled), but an uneven spread adds a force
+        orthogonal to u_k that an even spread cancels.
         Impacts follow the true class, gradients the observed label.
     impact_matrix : array (K, K) or callable of t, optional
         Class-impact matrix E(t) replacing ``alpha``/``beta``.
@@ -252,8 +264,11 @@ class LEModel:
         """Observed labels, int array (K, n); row k holds the labels of true class k.
 
         Without label noise row k is all k.  With ``label_noise = q`` the last
-        round(q n) samples of class k carry labels cycling over the other
-        classes k+1, k+2, ... (mod K).
+        m = round(q n) samples of class k carry labels cycling over the other
+        classes k+1, k+2, ..., k+K-1 (mod K), starting again after K-1 of
+        them: sample n-m+r gets label (k + 1 + r mod (K-1)) mod K.  When K-1
+        does not divide m, the first m mod (K-1) of these classes get one
+        sample more than the others.
         """
         return self._labels
 

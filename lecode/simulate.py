@@ -230,8 +230,12 @@ def simulate(model: LEModel, t_end: float, *, dt: float | None = None, method: s
         Initial features, shape (K, n, p) or (n_trials, K, n, p); an n-axis
         of length 1 (or x0 of shape (K, p)) means all samples of a class
         start at the same point (the LE-ODE's "one point per class").  Default: independent
-        N(0, 0.1^2 I_p) draws for every sample and trial (``X0_SCALE``),
-        drawn from ``seed`` before any other random number.
+        N(0, X0_SCALE^2 I_p) draws for every sample and trial, drawn from
+        ``seed`` before any other random number.  ``X0_SCALE = 0.1`` is a
+        constant of the *module* ``lecode.simulate``: import it with
+        ``from lecode.simulate import X0_SCALE`` (``lecode.simulate.X0_SCALE``
+        fails, because the package attribute ``lecode.simulate`` is this
+        function, not the module).
     lr : float > 0
         Learning rate eta, required for sgd (time = lr * steps).  The saves
         are at steps round(s t_end / (lr (n_saves-1))), so ``times`` may

@@ -236,3 +236,14 @@ def test_record_of_stored_experiments():
         I.record("cifar")
     with pytest.raises(TypeError):
         I.record({"no": "class means"})
+
+
+def test_stored_results_hold_by_label_means_for_label_noise_only():
+    # lecode.experiments.run/load document class_means_by_label for label_noise only
+    from lecode import experiments
+
+    for name in experiments.EXPERIMENTS:
+        stored = experiments.load(name)
+        assert ("class_means_by_label" in stored) == (name == "label_noise"), name
+    d3 = I.record("digits", 3)
+    assert d3.class_means_by_label is d3.class_means            # clean labels: the fallback

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lecode import LEModel
+from lecode import LEModel, exact
 
 
 def U(K):
@@ -101,6 +101,37 @@ def test_label_noise_assignment(K, n, q):
         others = np.delete(counts, k)
         assert others.max() - others.min() <= 1
     np.testing.assert_allclose(m.label_fractions.sum(axis=1), 1.0)
+
+
+def test_label_noise_exact_assignment_rule():
+    # m = round(p n) (half to even); the last m samples of class k, the r-th of them
+    # labelled (k + 1 + r mod (K-1)) mod K: even only when K-1 divides m
+    m = LEModel(4, 10, alpha=1.0, beta=0.0, label_noise=0.5)        # m = 5 = 1*3 + 2
+    np.testing.assert_array_equal(m.labels[0], [0, 0, 0, 0, 0, 1, 2, 3, 1, 2])
+    np.testing.assert_array_equal(m.labels[2], [2, 2, 2, 2, 2, 3, 0, 1, 3, 0])
+    np.testing.assert_allclose(m.label_fractions[0], [0.5, 0.2, 0.2, 0.1])
+    np.testing.assert_allclose(m.label_fractions[3], [0.2, 0.2, 0.1, 0.5])   # 4 -> 0, 1, 2, 0, 1
+    for K, n, q in [(3, 10, 0.1), (4, 10, 0.5), (5, 13, 0.6), (3, 7, 0.9), (4, 12, 0.25)]:
+        L = LEModel(K, n, alpha=1.0, beta=0.0, label_noise=q).labels
+        mm = round(q * n)
+        for k in range(K):
+            want = [k] * (n - mm) + [(k + 1 + r % (K - 1)) % K for r in range(mm)]
+            np.testing.assert_array_equal(L[k], want)
+    # round half to even: 0.25 * 10 = 2.5 -> 2 corrupted samples, 0.45 * 10 = 4.5 -> 4
+    assert (LEModel(3, 10, alpha=1.0, beta=0.0, label_noise=0.25).labels[0] != 0).sum() == 2
+    assert (LEModel(3, 10, alpha=1.0, beta=0.0, label_noise=0.45).labels[0] != 0).sum() == 4
+
+
+def test_uneven_label_noise_keeps_the_factor_along_u_k():
+    # K = 3, n = 10, p = 0.1: one corrupted sample per class, all to the next class
+    a, b, K = 1.0, 0.25, 3
+    m = LEModel(K, 10, alpha=a, beta=b, label_noise=0.1)
+    np.testing.assert_allclose(m.label_fractions[0], [0.9, 0.1, 0.0])
+    off = _offset_drift(m, np.zeros((K, 10, K)))
+    along = np.einsum("kj,kj->k", off, U(K)) / ((K - 1) / K)
+    np.testing.assert_allclose(along, (a - b) / K * exact.label_noise_factor(0.1, K), atol=1e-14)
+    rest = off - along[:, None] * U(K)
+    assert np.abs(rest).max() > 1e-3                   # the uneven spread adds an orthogonal force
 
 
 # ---------------------------------------------------------------- drift
