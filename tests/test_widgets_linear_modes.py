@@ -97,3 +97,25 @@ def test_draw_and_small_multiples(explorer):
     # each row of the static figure names the value of the varied control
     for ax, beta in zip(fig.axes[::2], ["0.2", "1", "2"]):
         assert f"β = {beta} " in ax.get_title() and "α = 1.5" in ax.get_title()
+
+
+def test_a_mode_crossing_zero_is_reported_not_plotted():
+    """alpha << beta in the projected variant: the noisy equal-y mode can cross zero."""
+    explorer = linear_modes.make_explorer()
+    failing = None
+    for alpha in (0.1, 0.2, 0.3):
+        for schedule in ("constant", "oscillating"):
+            params = explorer.params(alpha=alpha, beta=3.0, K=3, variant="projected", schedule=schedule)
+            result = explorer.compute(**params)
+            if result["ill_posed"]:
+                failing = (params, result)
+                break
+        if failing:
+            break
+    assert failing is not None, "expected at least one ill-posed setting in this corner"
+    params, result = failing
+    assert "class_means" in result["ill_posed"]
+    assert np.all(np.isnan(result["alpha_hat"]))
+    fig = explorer.figure(**params)          # draws a message instead of NaN curves
+    assert any("no estimate" in text.get_text() for text in fig.axes[1].texts)
+    assert explorer.compute(**explorer.params())["ill_posed"] == ""

@@ -99,7 +99,9 @@ def compute(alpha: float = 1.5, beta: float = 0.5, K: int = 3, variant: str = "i
     Returns a dict with ``times`` (S,), simulated log-amplitudes ``log_mode1``
     and ``log_mode2`` (relative to t = 0), their closed forms ``exact_mode1``,
     ``exact_mode2``, the true impacts ``alpha_t``, ``beta_t``, the estimates
-    ``alpha_hat``, ``beta_hat`` from the noisy run, and ``labels`` of the modes.
+    ``alpha_hat``, ``beta_hat`` from the noisy run (NaN, with the reason in
+    ``ill_posed``, when a mode of the noisy run changes sign so that no linear
+    LE-ODE fits it), and ``names`` of the modes.
     """
     alpha = check_real("alpha", alpha, minimum=CONTROLS[0].minimum, maximum=CONTROLS[0].maximum)
     beta = check_real("beta", beta, minimum=CONTROLS[1].minimum, maximum=CONTROLS[1].maximum)
@@ -128,8 +130,16 @@ def compute(alpha: float = 1.5, beta: float = 0.5, K: int = 3, variant: str = "i
                    n_saves=N_SAVES, seed=seed)
     cm = sde.class_means()[0]
     estimate = exact.estimate_AB_identity if variant == "identity" else exact.estimate_AB_projected
-    A_hat, B_hat = estimate(t, cm)
-    alpha_hat, beta_hat = exact.impacts_from_AB(t, A_hat, B_hat, window=WINDOW)
+    try:
+        A_hat, B_hat = estimate(t, cm)
+        alpha_hat, beta_hat = exact.impacts_from_AB(t, A_hat, B_hat, window=WINDOW)
+        ill_posed = ""
+    except ValueError as exc:
+        # A mode of the noisy run crossed zero (e.g. alpha << beta, projected variant):
+        # a linear LE-ODE only scales its modes, so no (A, B) fits; say so instead of
+        # showing meaningless numbers.
+        A_hat = B_hat = alpha_hat = beta_hat = np.full_like(t, np.nan)
+        ill_posed = str(exc)
     E_t = np.array([model.impacts(s) for s in t])          # (S, K, K): alpha on the diagonal
     alpha_t, beta_t = E_t[:, 0, 0], E_t[:, 0, 1]
     return {
@@ -141,7 +151,7 @@ def compute(alpha: float = 1.5, beta: float = 0.5, K: int = 3, variant: str = "i
         "names": names,
         "A": A, "B": B, "A_hat": A_hat, "B_hat": B_hat,
         "alpha_t": alpha_t, "beta_t": beta_t,
-        "alpha_hat": alpha_hat, "beta_hat": beta_hat,
+        "alpha_hat": alpha_hat, "beta_hat": beta_hat, "ill_posed": ill_posed,
         "K": K, "variant": variant,
     }
 
@@ -163,8 +173,12 @@ def draw(result: dict, axes, params: dict) -> None:
     ax = axes[1]
     ax.plot(t, result["alpha_t"], color=c[2], lw=1.5, label="α(t) true")
     ax.plot(t, result["beta_t"], color=c[3], lw=1.5, label="β(t) true")
-    ax.plot(t, result["alpha_hat"], "--", color=c[2], lw=1.2, label="α̂(t) from noisy class means")
-    ax.plot(t, result["beta_hat"], "--", color=c[3], lw=1.2, label="β̂(t) from noisy class means")
+    if result["ill_posed"]:
+        ax.text(0.5, 0.55, "no estimate: a mode of the noisy run\nchanges sign, so no linear LE-ODE fits it",
+                transform=ax.transAxes, ha="center", va="center", fontsize=8, color="0.3")
+    else:
+        ax.plot(t, result["alpha_hat"], "--", color=c[2], lw=1.2, label="α̂(t) from noisy class means")
+        ax.plot(t, result["beta_hat"], "--", color=c[3], lw=1.2, label="β̂(t) from noisy class means")
     top = max(result["alpha_t"].max(), result["beta_t"].max())
     ax.set_ylim(0.0, 1.6 * top + 0.2)
     ax.set_xlabel("time t")
