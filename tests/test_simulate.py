@@ -57,19 +57,31 @@ def _gbm_paths(M, L, seed):
     return rng.standard_normal((L, M))
 
 
+def _gbm_em_on_shared_paths(lam, mu, x0, T, M, Lf, seed, factors=(1, 2, 4, 8, 16)):
+    """Euler-Maruyama on GBM over coarsened grids of one set of fine Brownian paths.
+
+    Returns the exact X(T) per path and, per coarsening factor R, the step
+    h = R T / Lf and the EM values X_EM(T) driven by the summed increments
+    (Higham 2001): every grid sees the same Brownian paths.
+    """
+    hf = T / Lf
+    dWf = math.sqrt(hf) * _gbm_paths(M, Lf, seed)
+    exact = x0 * np.exp((lam - mu ** 2 / 2) * T + mu * dWf.sum(axis=0))
+    runs = []
+    for R in factors:
+        dW = dWf.reshape(Lf // R, R, M).sum(axis=1)
+        xT = _em_final(np.full(M, x0), lambda x, t: lam * x, lambda x, t, dw: mu * x * dw, dW, R * hf)
+        runs.append((R * hf, xT))
+    return exact, runs
+
+
 def test_em_strong_order_half_on_geometric_brownian_motion():
     # dX = lam X dt + mu X dW, exact X(T) = X0 exp((lam - mu^2/2) T + mu W(T)),
     # W(T) = sum of the fine increments shared by every coarse grid (Higham 2001).
     lam, mu, x0, T, M, Lf = 2.0, 1.0, 1.0, 1.0, 2000, 2 ** 9
-    hf = T / Lf
-    dWf = math.sqrt(hf) * _gbm_paths(M, Lf, 1)
-    exact = x0 * np.exp((lam - mu ** 2 / 2) * T + mu * dWf.sum(axis=0))
-    hs, errs = [], []
-    for R in [1, 2, 4, 8, 16]:
-        dW = dWf.reshape(Lf // R, R, M).sum(axis=1)
-        xT = _em_final(np.full(M, x0), lambda x, t: lam * x, lambda x, t, dw: mu * x * dw, dW, R * hf)
-        hs.append(R * hf)
-        errs.append(np.mean(np.abs(xT - exact)))
+    exact, runs = _gbm_em_on_shared_paths(lam, mu, x0, T, M, Lf, seed=1)
+    hs = [h for h, _ in runs]
+    errs = [np.mean(np.abs(xT - exact)) for _, xT in runs]
     # Theory: strong order 1/2 for multiplicative noise.  Higham's identical
     # set-up gives 0.5 +- ~0.05 with 1000 paths; we use 2000 and allow 0.15.
     assert abs(_slope(hs, errs) - 0.5) < 0.15
@@ -80,14 +92,9 @@ def test_em_weak_order_one_on_geometric_brownian_motion():
     # shared paths: the difference has sd ~ strong error, so with 20000 paths the
     # standard error (< 2e-3) is well below the smallest bias (~2e-2).
     lam, mu, x0, T, M, Lf = 1.0, 0.5, 1.0, 1.0, 20000, 2 ** 6
-    hf = T / Lf
-    dWf = math.sqrt(hf) * _gbm_paths(M, Lf, 2)
-    exact = x0 * np.exp((lam - mu ** 2 / 2) * T + mu * dWf.sum(axis=0))
+    exact, runs = _gbm_em_on_shared_paths(lam, mu, x0, T, M, Lf, seed=2)
     hs, errs = [], []
-    for R in [1, 2, 4, 8, 16]:
-        dW = dWf.reshape(Lf // R, R, M).sum(axis=1)
-        h = R * hf
-        xT = _em_final(np.full(M, x0), lambda x, t: lam * x, lambda x, t, dw: mu * x * dw, dW, h)
+    for h, xT in runs:
         diff = xT - exact
         hs.append(h)
         errs.append(abs(diff.mean()))
