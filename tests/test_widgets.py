@@ -118,3 +118,128 @@ def test_widget_updates_its_image_when_a_control_moves():
     before = image.value
     slider.value = 1.7
     assert image.value != before and image.value[:4] == b"\x89PNG"
+
+
+def _every_explorer():
+    """(id, factory) for every ``make_*explorer`` of every explorer module."""
+    found = []
+    for module in _explorer_modules():
+        for name in sorted(n for n in dir(module) if n.startswith("make_") and n.endswith("explorer")):
+            label = module.__name__.rsplit(".", 1)[1] + ("" if name == "make_explorer" else "." + name[5:])
+            found.append(pytest.param(getattr(module, name), id=label))
+    return found
+
+
+def _far_settings(explorer):
+    """One change per control, each far from the default: the other end of a slider, every other option."""
+    settings = []
+    for c in explorer.controls:
+        if c.kind == "choice":
+            settings += [{c.name: option} for option in c.options if option != c.default]
+            continue
+        far = c.minimum if (c.default - c.minimum) > (c.maximum - c.default) else c.maximum
+        settings.append({c.name: int(far) if c.kind == "int" else far})
+    return settings
+
+
+def _pixels(png):
+    import io
+
+    from matplotlib.image import imread
+
+    return imread(io.BytesIO(png), format="png")
+
+
+@pytest.mark.parametrize("factory", _every_explorer())
+def test_reused_axes_render_the_same_pixels_as_new_axes(factory):
+    """Updating panels in place (``_reset_axes``) must not leave anything of the previous draw behind.
+
+    Two live figures walk the same path through the controls (each control
+    moved far from its default, then back to the defaults); one reuses its
+    panels, the other gets new ones before every draw. Agg is deterministic,
+    so the renders must agree pixel for pixel.
+    """
+    explorer = factory()
+    reused, cleared = explorer.live(), explorer.live(reuse_axes=False)
+    path = [{}] + _far_settings(explorer) + [{}]
+    for step, changes in enumerate(path):
+        a, b = _pixels(reused.update(**changes)), _pixels(cleared.update(**changes))
+        assert a.shape == b.shape
+        differing = int(np.count_nonzero(np.any(a != b, axis=-1)))
+        assert differing == 0, f"step {step} ({changes or 'defaults'}): {differing} pixels differ"
+
+
+def test_live_figure_rejects_a_non_boolean_reuse_axes():
+    with pytest.raises(TypeError, match="reuse_axes must be True or False"):
+        _toy().live(reuse_axes="yes")
+
+
+def _branchy():
+    """A toy explorer whose ``fancy`` setting uses everything ``_reset_axes`` must undo."""
+    from matplotlib.ticker import MaxNLocator
+
+    def compute(fancy, colour_cycle):
+        return np.linspace(1.0, 10.0, 20)
+
+    def draw(x, axes, params):
+        ax, hist_ax = axes
+        for _ in range(params["colour_cycle"]):
+            ax.plot(x, x)                                 # advances the colour cycle
+        if params["fancy"] == "fancy":
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_aspect("equal", adjustable="datalim")
+            ax.set_ylim(0.5, 50.0)
+            ax.set_title("fancy", fontsize=16, loc="left")
+            ax.set_xlabel("x", fontsize=14)
+            ax.text(0.5, 0.5, "note", transform=ax.transAxes)
+            ax.legend(["x"] * params["colour_cycle"])
+            hist_ax.hist(x, bins=5)
+            hist_ax.fill_between(x, 0, x)
+            hist_ax.imshow(np.eye(3), extent=(0, 3, 0, 3))
+            hist_ax.set_yticks([0.0, 5.0])                # tick locations (no text): reset, not replaced
+            ax.xaxis.set_minor_locator(MaxNLocator(2))
+        else:
+            ax.set_title("plain", loc="left")
+            ax.set_xlabel("x")
+        hist_ax.plot(x, -x)
+        hist_ax.set_ylabel("y")
+
+    controls = [Control("fancy", "fancy", "plain", kind="choice", options=("plain", "fancy")),
+                Control("colour_cycle", "lines", 1, 1, 3, 1, kind="int")]
+    return Explorer("branchy", controls, compute, draw, panels=[{}, {}])
+
+
+def test_reset_axes_undoes_scales_aspect_limits_titles_texts_legends_and_the_colour_cycle():
+    explorer = _branchy()
+    reused, cleared = explorer.live(), explorer.live(reuse_axes=False)
+    path = [{}, {"fancy": "fancy", "colour_cycle": 3}, {}, {"colour_cycle": 2}, {"fancy": "fancy"}, {}]
+    for step, changes in enumerate(path):
+        a, b = _pixels(reused.update(**changes)), _pixels(cleared.update(**changes))
+        differing = int(np.count_nonzero(np.any(a != b, axis=-1)))
+        assert differing == 0, f"step {step} ({changes or 'defaults'}): {differing} pixels differ"
+    assert not reused.axes[0].texts and reused.axes[0].get_legend() is None   # back to plain
+    assert reused.axes[0].get_xscale() == "linear" and reused.axes[0].get_aspect() == "auto"
+    assert reused.axes[1].yaxis.isDefault_majloc and reused.axes[0].xaxis.isDefault_minloc
+
+
+def test_panels_with_text_tick_labels_or_tick_parameters_are_replaced_not_reset():
+    def draw(result, axes, params):
+        if params["kind"] == "labels":
+            axes[0].set_xticks([0.0, 1.0], ["left", "right"], rotation=90)
+        elif params["kind"] == "params":
+            axes[0].tick_params(labelsize=4)
+        axes[0].plot(result, result)
+
+    explorer = Explorer("toy", [Control("kind", "kind", "plain", kind="choice",
+                                        options=("plain", "labels", "params"))],
+                        lambda kind: np.linspace(0, 1, 5), draw)
+    reused, fresh = explorer.live(), explorer.live(reuse_axes=False)
+    replaced = []
+    for kind in ("plain", "labels", "plain", "params", "plain", "plain"):
+        before = reused.axes[0]
+        a, b = _pixels(reused.update(kind=kind)), _pixels(fresh.update(kind=kind))
+        assert np.array_equal(a, b), kind
+        replaced.append(reused.axes[0] is not before)
+    # a panel is replaced exactly when the previous draw customised its ticks
+    assert replaced == [False, False, True, False, True, False]

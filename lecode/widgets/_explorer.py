@@ -175,9 +175,9 @@ class Explorer:
         return fig
 
     # -- interactive API ----------------------------------------------
-    def live(self) -> "LiveFigure":
-        """A persistent figure that redraws in place; what :meth:`widget` uses."""
-        return LiveFigure(self)
+    def live(self, *, reuse_axes: bool = True) -> "LiveFigure":
+        """A persistent figure that redraws in place; what :meth:`widget` uses (see :class:`LiveFigure`)."""
+        return LiveFigure(self, reuse_axes=reuse_axes)
 
     def widget(self):
         """An ipywidgets box: the controls above the figure, redrawn on every change.
@@ -208,13 +208,33 @@ class LiveFigure:
     The first update lays the panels out (constrained layout); later updates
     clear the axes, draw, and render to PNG with that layout frozen, which is
     what makes an interactive update cheap.
+
+    Parameters
+    ----------
+    explorer : Explorer
+        What to compute and draw.
+    dpi : int
+        Resolution of the PNG (at least 20).
+    reuse_axes : bool
+        If true (default), panels that were only given data, labels, limits,
+        a scale, an aspect or a legend are emptied without being rebuilt
+        (see ``_reset_axes``); if false, every panel is replaced by a new one
+        before each draw. Both give the same pixels; the first is faster.
     """
 
-    def __init__(self, explorer: Explorer, dpi: int = 72):
+    def __init__(self, explorer: Explorer, dpi: int = 72, *, reuse_axes: bool = True):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
         self.explorer = explorer
         self.dpi = check_int("dpi", dpi, minimum=20)
+        if not isinstance(reuse_axes, bool):
+            raise TypeError(f"reuse_axes must be True or False, got {reuse_axes!r}")
+        self.reuse_axes = reuse_axes
         self.figure, rows = explorer._new_figure(1)
+        self.figure.set_dpi(self.dpi)
+        self.canvas = FigureCanvasAgg(self.figure)
         self.axes = rows[0]
+        self._pristine_tick_kw = [_tick_kw(ax) for ax in self.axes]
         self._frozen = False
 
     def update(self, *, render: bool = True, **changes) -> bytes | None:
@@ -223,18 +243,88 @@ class LiveFigure:
 
         params = self.explorer.params(**changes)
         result = self.explorer.compute(**params)
-        for ax in self.axes:
-            ax.cla()
+        if self._frozen:
+            for j, pristine in enumerate(self._pristine_tick_kw):
+                if not (self.reuse_axes and _reset_axes(self.axes[j], pristine)):
+                    self._replace_panel(j)
         self.explorer.draw(result, self.axes, params)
         self.figure.suptitle(self.explorer.title)
         if not render and self._frozen:
             return None
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", dpi=self.dpi)
+        # The canvas is drawn once per update: ``savefig`` would add a second,
+        # invisible draw whenever the figure has (or had) a layout engine.
+        self.canvas.print_png(buffer, pil_kwargs={"compress_level": 1})
         if not self._frozen:
             self.figure.set_layout_engine("none")
             self._frozen = True
         return buffer.getvalue()
+
+    def _replace_panel(self, j: int) -> None:
+        """Put a new, empty panel ``j`` where the old one was (the layout is frozen)."""
+        old = self.axes[j]
+        position = old.get_position(original=True)
+        self.figure.delaxes(old)
+        self.axes[j] = self.figure.add_axes(position, **self.explorer.panels[j])
+
+
+def _tick_kw(ax):
+    """The tick settings of both axes of ``ax`` (``None`` if this matplotlib keeps them elsewhere)."""
+    try:
+        return tuple(dict(kw) for axis in (ax.xaxis, ax.yaxis)
+                     for kw in (axis._major_tick_kw, axis._minor_tick_kw))
+    except AttributeError:
+        return None
+
+
+def _reset_axes(ax, pristine_tick_kw) -> bool:
+    """Empty ``ax`` for the next draw, keeping its ticks, spines and labels; True if it could.
+
+    A new panel (or ``Axes.cla``) rebuilds every tick, spine and label, and the
+    next render lays each of them out again: about a third of an update. When
+    the panel has only been given data, titles, axis labels, limits, a scale,
+    tick locations, an aspect or a legend, this removes or resets exactly
+    those, keeps the rest, and returns True. For panels customised further
+    (3-D panels, tick labels given as text, tick parameters, grid changes) it
+    does nothing and returns False: :class:`LiveFigure` then replaces the
+    panel.
+    ``tests/test_widgets.py`` checks, for every explorer of the book, that a
+    live figure updated in place renders the same pixels as one whose panels
+    are new at every update.
+    """
+    import matplotlib as mpl
+
+    # Tick labels given as text (a formatter) may carry text properties that
+    # stay on the tick objects; tick parameters live in the tick settings.
+    customised = (
+        ax.name != "rectilinear"
+        or pristine_tick_kw is None
+        or _tick_kw(ax) != pristine_tick_kw
+        or not all(flag for axis in (ax.xaxis, ax.yaxis)
+                   for flag in (axis.isDefault_majfmt, axis.isDefault_minfmt))
+    )
+    if customised:
+        return False
+    for artist in (*ax.lines, *ax.collections, *ax.patches, *ax.texts, *ax.images, *ax.artists,
+                   *ax.tables):
+        artist.remove()
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.remove()
+    for loc in ("left", "center", "right"):
+        ax.set_title("", loc=loc)          # set_title also restores the default font
+    ax.set_xlabel("", fontsize=mpl.rcParams["axes.labelsize"])
+    ax.set_ylabel("", fontsize=mpl.rcParams["axes.labelsize"])
+    # Setting the scale also restores its default tick locators.
+    if ax.get_xscale() != "linear" or not (ax.xaxis.isDefault_majloc and ax.xaxis.isDefault_minloc):
+        ax.set_xscale("linear")
+    if ax.get_yscale() != "linear" or not (ax.yaxis.isDefault_majloc and ax.yaxis.isDefault_minloc):
+        ax.set_yscale("linear")
+    ax.set_aspect("auto", adjustable="box")
+    ax.set_prop_cycle(None)
+    ax.relim()
+    ax.set_autoscale_on(True)
+    return True
 
 
 def time_update(explorer: Explorer, *, repeats: int = 7, render: bool = True, **changes) -> float:
