@@ -283,19 +283,22 @@ def _reset_axes(ax, pristine_tick_kw) -> bool:
     A new panel (or ``Axes.cla``) rebuilds every tick, spine and label, and the
     next render lays each of them out again: about a third of an update. When
     the panel has only been given data, titles, axis labels, limits, a scale,
-    tick locations, an aspect or a legend, this removes or resets exactly
+    tick locators, an aspect or a legend, this removes or resets exactly
     those, keeps the rest, and returns True. For panels customised further
-    (3-D panels, tick labels given as text, tick parameters, grid changes) it
-    does nothing and returns False: :class:`LiveFigure` then replaces the
-    panel.
+    (3-D panels, tick formatters or tick labels given as text, tick
+    parameters, grid changes) it does nothing and returns False:
+    :class:`LiveFigure` then replaces the panel.
     ``tests/test_widgets.py`` checks, for every explorer of the book, that a
     live figure updated in place renders the same pixels as one whose panels
     are new at every update.
     """
     import matplotlib as mpl
 
-    # Tick labels given as text (a formatter) may carry text properties that
-    # stay on the tick objects; tick parameters live in the tick settings.
+    # Tick labels given as text (``set_xticks(ticks, labels, **text_props)``)
+    # may leave text properties on the tick objects, and they come with a
+    # formatter that cannot be told apart from others: any formatter other
+    # than the scale's default makes the panel customised. Tick parameters
+    # live in the tick settings.
     customised = (
         ax.name != "rectilinear"
         or pristine_tick_kw is None
@@ -316,10 +319,9 @@ def _reset_axes(ax, pristine_tick_kw) -> bool:
     ax.set_xlabel("", fontsize=mpl.rcParams["axes.labelsize"])
     ax.set_ylabel("", fontsize=mpl.rcParams["axes.labelsize"])
     # Setting the scale also restores its default tick locators.
-    if ax.get_xscale() != "linear" or not (ax.xaxis.isDefault_majloc and ax.xaxis.isDefault_minloc):
-        ax.set_xscale("linear")
-    if ax.get_yscale() != "linear" or not (ax.yaxis.isDefault_majloc and ax.yaxis.isDefault_minloc):
-        ax.set_yscale("linear")
+    for axis, set_scale in ((ax.xaxis, ax.set_xscale), (ax.yaxis, ax.set_yscale)):
+        if axis.get_scale() != "linear" or not (axis.isDefault_majloc and axis.isDefault_minloc):
+            set_scale("linear")
     ax.set_aspect("auto", adjustable="box")
     ax.set_prop_cycle(None)
     ax.relim()
