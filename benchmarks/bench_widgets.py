@@ -1,15 +1,24 @@
-"""Time every explorer's update (compute + draw + PNG render) at default settings.
+"""Time every explorer's update (compute + draw + PNG render), as a slider move costs in JupyterLab.
 
-Run with ``python benchmarks/bench_widgets.py`` (``make bench``). Each explorer
-module in ``lecode.widgets`` exposes ``make_explorer()``; the script reports the
-median of several updates, and the ratio to the book's budget of 200 ms and to
-a baseline measured in the same run (rendering an empty figure of the same
-layout, the floor any explorer pays), and the update without the PNG render
-(compute + draw: the part the explorer's own code controls).
+Run with ``python benchmarks/bench_widgets.py`` (``make bench``). Every
+``make_*explorer`` of every module in ``lecode.widgets`` is built once and
+kept as a live figure (:class:`lecode.widgets.LiveFigure`, what the widget
+uses). Then, in each of ``--rounds`` rounds, every explorer is updated once
+at its default settings, once without the PNG render (compute + draw: the
+part the explorer's own code controls), and once with its first slider moved
+to the next of five values spread over its range (updates rarely repeat the
+same settings). Interleaving the explorers in rounds gives each the same mix
+of the machine's fast and slow moments.
+
+Reported per explorer: the median update at default settings (the book's
+budget is 200 ms), its ratio to the budget and to a baseline measured in the
+same run (rendering the explorer's panels empty, the floor any update of it
+pays), the median compute + draw, and the median update while a slider moves.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import io
 import pkgutil
@@ -22,51 +31,97 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
 import lecode.widgets as widgets  # noqa: E402
-from lecode.widgets import time_update  # noqa: E402
 
 BUDGET_S = 0.200
 
 
-def empty_figure_time(explorer, repeats=7):
-    """Median time to render the explorer's panels with nothing in them, the way a live update renders.
-
-    The baseline: the same figure size, panels, frozen layout, dpi and PNG
-    encoder as :class:`lecode.widgets.LiveFigure`, but no data, titles or
-    legends; what any update of this explorer pays at least.
-    """
-    live = explorer.live()
-    fig = live.figure
-    for _ in range(2):                    # lay out once, then keep the layout frozen
-        live.canvas.print_png(io.BytesIO())
-        fig.set_layout_engine("none")
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        live.canvas.print_png(io.BytesIO(), pil_kwargs={"compress_level": 1})
-        samples.append(time.perf_counter() - start)
-    return float(np.median(samples))
-
-
-def main():
-    print(f"matplotlib {matplotlib.__version__}, numpy {np.__version__}")
-    print(f"{'explorer':28s} {'median update':>14s} {'budget ratio':>13s} {'vs empty fig':>13s}"
-          f" {'compute+draw':>14s}")
-    worst = 0.0
+def explorers():
+    """(name, explorer) for every explorer factory of the book."""
+    found = []
     for info in pkgutil.iter_modules(widgets.__path__):
         if info.name.startswith("_"):
             continue
         module = importlib.import_module(f"lecode.widgets.{info.name}")
         for factory in sorted(n for n in dir(module) if n.startswith("make_") and n.endswith("explorer")):
-            explorer = getattr(module, factory)()
-            explorer.figure()  # warm-up: imports, caches, lazily trained networks
-            update = time_update(explorer, repeats=7)
-            compute_draw = time_update(explorer, repeats=7, render=False)
-            floor = empty_figure_time(explorer)
-            worst = max(worst, update)
             name = info.name if factory == "make_explorer" else f"{info.name}.{factory[5:]}"
-            print(f"{name:28s} {update * 1e3:11.1f} ms {update / BUDGET_S:12.2f}x {update / floor:12.1f}x"
-                  f" {compute_draw * 1e3:11.1f} ms")
-    print(f"slowest explorer: {worst * 1e3:.1f} ms ({'within' if worst <= BUDGET_S else 'OVER'} the 200 ms budget)")
+            found.append((name, getattr(module, factory)()))
+    return found
+
+
+def slider_values(explorer, n=5):
+    """Five values of the explorer's first slider, spread over its range (None if it has none)."""
+    for c in explorer.controls:
+        if c.kind == "choice":
+            continue
+        if c.kind == "log":
+            values = np.geomspace(c.minimum, c.maximum, n + 2)[1:-1]
+        else:
+            values = np.linspace(c.minimum, c.maximum, n + 2)[1:-1]
+        if c.kind == "int":
+            values = np.unique(np.round(values).astype(int))
+        return c.name, [c.validate(v.item()) for v in values]
+    return None
+
+
+def empty_render(live):
+    """Render the live figure's panels with nothing in them (a copy: same size, panels, layout, dpi)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig, rows = live.explorer._new_figure(1)
+    fig.set_dpi(live.dpi)
+    canvas = FigureCanvasAgg(fig)
+    canvas.print_png(io.BytesIO())          # lay out once, then freeze the layout
+    fig.set_layout_engine("none")
+
+    def render():
+        canvas.print_png(io.BytesIO(), pil_kwargs={"compress_level": 1})
+    return render
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=11, help="rounds over all explorers (default 11)")
+    args = parser.parse_args(argv)
+
+    entries = []
+    for name, explorer in explorers():
+        live = explorer.live()
+        live.update()                       # lays the figure out; warms caches and stored data
+        live.update()
+        entries.append(dict(name=name, live=live, sweep=slider_values(explorer),
+                            empty=empty_render(live), default=[], draw=[], moving=[], floor=[]))
+
+    for r in range(args.rounds):
+        for e in entries:
+            live = e["live"]
+            e["default"].append(timed(live.update))
+            e["draw"].append(timed(lambda: live.update(render=False)))
+            e["floor"].append(timed(e["empty"]))
+            if e["sweep"] is not None:
+                control, values = e["sweep"]
+                value = values[r % len(values)]
+                e["moving"].append(timed(lambda: live.update(**{control: value})))
+                live.update()               # back to the defaults for the next round
+
+    print(f"matplotlib {matplotlib.__version__}, numpy {np.__version__}, {args.rounds} rounds")
+    print(f"{'explorer':26s} {'at defaults':>12s} {'/ budget':>9s} {'/ empty':>8s} {'compute+draw':>13s}"
+          f" {'slider moving':>14s}")
+    worst = 0.0
+    for e in entries:
+        update = float(np.median(e["default"]))
+        floor = float(np.median(e["floor"]))
+        worst = max(worst, update)
+        moving = f"{np.median(e['moving']) * 1e3:11.1f} ms" if e["moving"] else f"{'-':>14s}"
+        print(f"{e['name']:26s} {update * 1e3:9.1f} ms {update / BUDGET_S:8.2f}x {update / floor:7.1f}x"
+              f" {np.median(e['draw']) * 1e3:10.1f} ms {moving}")
+    print(f"slowest explorer at defaults: {worst * 1e3:.1f} ms "
+          f"({'within' if worst <= BUDGET_S else 'OVER'} the 200 ms budget)")
 
 
 if __name__ == "__main__":

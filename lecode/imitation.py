@@ -39,6 +39,7 @@ Main entry points: :func:`record` (a stored experiment as a :class:`Record`),
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from dataclasses import dataclass
 
@@ -469,8 +470,14 @@ def fit_impacts(times, class_means, *, variant: str = "projected", window: int |
 # the class-mean LE-ODE
 # --------------------------------------------------------------------------
 
-def _vertices(K: int) -> np.ndarray:
-    return np.eye(K) - 1.0 / K
+@functools.lru_cache(maxsize=None)
+def _constants(K: int) -> tuple[np.ndarray, np.ndarray]:
+    """The identity and the vertex directions u_k = e_k - 1/K (rows), read-only, made once per K."""
+    eye = np.eye(K)
+    U = eye - 1.0 / K
+    eye.setflags(write=False)
+    U.setflags(write=False)
+    return eye, U
 
 
 def class_mean_drift(X, alpha, beta, gradient: str = "ce") -> np.ndarray:
@@ -485,20 +492,28 @@ def class_mean_drift(X, alpha, beta, gradient: str = "ce") -> np.ndarray:
     broadcast against them, e.g. one value per trial).
     """
     check_choice("gradient", gradient, GRADIENTS)
-    X = np.asarray(X, dtype=float)
+    return _class_mean_drift(np.asarray(X, dtype=float), alpha, beta, gradient)
+
+
+def _class_mean_drift(X, alpha, beta, gradient):
+    """:func:`class_mean_drift` without the checks (the Runge-Kutta loop calls it ~10^3 times)."""
     K = X.shape[-1]
+    eye, U = _constants(K)
     if gradient == "ce":
         Z = X - X.max(axis=-1, keepdims=True)
         E = np.exp(Z)
-        G = E / E.sum(axis=-1, keepdims=True) - np.eye(K)
+        G = E / E.sum(axis=-1, keepdims=True) - eye
     elif gradient == "identity":
         G = -X
     else:
-        U = _vertices(K)
         y = np.einsum("...kj,kj->...k", X, U) * (K / (K - 1))
         G = -y[..., None] * U
-    a = np.asarray(alpha, dtype=float)[..., None, None]
-    b = np.asarray(beta, dtype=float)[..., None, None]
+    a = np.asarray(alpha, dtype=float)
+    b = np.asarray(beta, dtype=float)
+    if a.ndim:
+        a = a[..., None, None]
+    if b.ndim:
+        b = b[..., None, None]
     return -((a - b) * G + b * G.sum(axis=-2, keepdims=True)) / K
 
 
@@ -551,7 +566,7 @@ def solve_class_means(x0, times, *, alpha, beta, gradient: str = "ce", max_step:
         # stage times are pulled into [t_lo, t_hi) by a relative 1e-9 of the step so that a
         # step function of t (kind="step") is read on the current interval only
         te = t_lo + (t - t_lo) * (1.0 - 1e-9)
-        return class_mean_drift(X, fa(te), fb(te), gradient)
+        return _class_mean_drift(X, fa(te), fb(te), gradient)
 
     with np.errstate(over="ignore", invalid="ignore"):
         out = _rk4(f, x0, times, h_max)

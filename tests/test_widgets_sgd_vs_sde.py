@@ -114,7 +114,8 @@ def test_limit_variances_path_and_symmetric_margin():
     r = sgd_vs_sde.limit_variances(2.0, 0.5)
     ode = sgd_vs_sde.compute(n_trials=2)
     np.testing.assert_allclose(r["times"], ode["times"])
-    assert np.abs(r["ode_y0"] - ode["ode_y0"]).max() < 1e-3        # RK4 against Euler with dt = 0.005
+    # RK4 with 2 steps per saved point against the closed-form margin law: RK4's O(h^4) error
+    assert np.abs(r["ode_y0"] - ode["ode_y0"]).max() < 1e-8
     assert np.abs(r["ode_y0"] - r["ode_s"]).max() < 1e-12          # the path from the origin is symmetric
     assert np.abs(r["var_s_sgd"]).max() < 1e-12                    # no first-order SGD noise on s
     assert np.all(np.diff(r["var_s_sde"]) > 0)
@@ -137,3 +138,20 @@ def test_measured_spreads_match_the_limit():
 def test_limit_variances_rejects_bad_input(bad):
     with pytest.raises((ValueError, TypeError)):
         sgd_vs_sde.limit_variances(**bad)
+
+
+def test_the_ode_path_is_what_an_euler_le_ode_run_converges_to():
+    """compute() uses the closed-form margin law; an Euler LE-ODE from the origin approaches it at order 1."""
+    from lecode import LEModel, simulate
+
+    r = sgd_vs_sde.compute(alpha=0.5, beta=3.0, n_trials=2)
+    model = LEModel(sgd_vs_sde.K, sgd_vs_sde.N_PER_CLASS, alpha=0.5, beta=3.0, gradient="ce")
+    errors = []
+    for dt in (0.004, 0.001):
+        ode = simulate(model, sgd_vs_sde.T_END, dt=dt, method="ode", x0=np.zeros((3, 1, 3)),
+                       n_saves=sgd_vs_sde.N_SAVES)
+        y = sgd_vs_sde.vertex_coordinates(ode.class_means())[0]
+        np.testing.assert_allclose(ode.times, r["times"])
+        errors.append(np.abs(y - r["ode_y0"][:, None]).max())
+    assert errors[1] < 1e-3
+    assert 3.5 < errors[0] / errors[1] < 4.5        # a 4x smaller step, a 4x smaller error: order 1

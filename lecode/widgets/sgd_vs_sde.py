@@ -32,7 +32,7 @@ import functools
 import numpy as np
 
 from .._validate import check_int, check_real
-from ..exact import projected_coordinates
+from ..exact import ce_symmetric_margin, projected_coordinates
 from ..model import LEModel
 from ..plots import class_colors
 from ..simulate import sgd_noise_sigma, simulate
@@ -47,7 +47,6 @@ N_PER_CLASS = 2
 T_END = 2.0
 N_TRIALS = 200
 SDE_DT = 0.02
-ODE_DT = 0.005
 N_SAVES = 21
 
 CONTROLS = (
@@ -161,12 +160,13 @@ def _limit_at_T(alpha: float, beta: float) -> tuple[float, float, float]:
 
 def compute(lr: float = 0.02, alpha: float = 2.0, beta: float = 0.5, *, n_trials: int = N_TRIALS,
             seed: int = 0) -> dict:
-    """Run feature-SGD (``lr``), the matched LE-SDE and the LE-ODE; return class-mean statistics.
+    """Run feature-SGD (``lr``) and the matched LE-SDE, solve the LE-ODE; return class-mean statistics.
 
     Returns a dict with ``times`` (S,) (those of the LE-ODE and the LE-SDE),
     ``sgd_times`` (S,) (the save times of feature-SGD, whole numbers of
     steps, within lr/2 of ``times``), the LE-ODE paths ``ode_y0`` (S,) and
-    ``ode_s`` (S,), per-trial paths ``sgd_y0``/``sde_y0`` (n_trials, S), the
+    ``ode_s`` (S,) (equal: from the origin the LE-ODE is the symmetric
+    margin law :func:`lecode.exact.ce_symmetric_margin`), per-trial paths ``sgd_y0``/``sde_y0`` (n_trials, S), the
     final statistics ``sgd_y0_T``, ``sde_y0_T``, ``sgd_s_T``, ``sde_s_T``
     (n_trials,), the matched ``sigma``, and the standard deviations at T
     that the small-lr limit predicts (:func:`limit_variances`):
@@ -185,19 +185,20 @@ def compute(lr: float = 0.02, alpha: float = 2.0, beta: float = 0.5, *, n_trials
                    seed=np.random.default_rng(ss[0]))
     sde = simulate(model.replace(sigma=sigma), T_END, dt=min(lr, SDE_DT), method="sde", x0=x0,
                    n_trials=n_trials, n_saves=N_SAVES, seed=np.random.default_rng(ss[1]))
-    ode = simulate(model, T_END, dt=ODE_DT, method="ode", x0=x0, n_saves=N_SAVES)
     y_sgd = vertex_coordinates(sgd.class_means())        # (trials, S, K)
     y_sde = vertex_coordinates(sde.class_means())
-    y_ode = vertex_coordinates(ode.class_means())[0]     # (S, K)
+    # From the origin the LE-ODE stays symmetric, X_k = s(t) u_k, so y_k = s(t) for every k:
+    # the closed-form margin law of chapter 4 (what an Euler LE-ODE run converges to).
+    margin = ce_symmetric_margin(sde.times, alpha=alpha, beta=beta, n_classes=K)
     var_y0_sgd, var_y0_sde, var_s_sde = _limit_at_T(alpha, beta)
     return {
-        "times": ode.times,
+        "times": sde.times,
         "sgd_times": sgd.times,
         "limit_sd_y0_sgd": float(np.sqrt(lr * var_y0_sgd)),
         "limit_sd_y0_sde": float(np.sqrt(lr * var_y0_sde)),
         "limit_sd_s_sde": float(np.sqrt(lr * var_s_sde)),
-        "ode_y0": y_ode[:, 0],
-        "ode_s": y_ode.mean(axis=-1),
+        "ode_y0": margin,
+        "ode_s": margin.copy(),
         "sgd_y0": y_sgd[..., 0],
         "sde_y0": y_sde[..., 0],
         "sgd_y0_T": y_sgd[:, -1, 0],
