@@ -223,23 +223,38 @@ def test_reset_axes_undoes_scales_aspect_limits_titles_texts_legends_and_the_col
     assert reused.axes[1].yaxis.isDefault_majloc and reused.axes[0].xaxis.isDefault_minloc
 
 
-def test_panels_with_text_tick_labels_or_tick_parameters_are_replaced_not_reset():
+def test_panels_with_styled_tick_labels_or_tick_parameters_are_replaced_not_reset():
+    from matplotlib.ticker import FuncFormatter
+
     def draw(result, axes, params):
-        if params["kind"] == "labels":
+        kind = params["kind"]
+        if kind == "styled labels":
             axes[0].set_xticks([0.0, 1.0], ["left", "right"], rotation=90)
-        elif params["kind"] == "params":
+        elif kind == "plain labels":
+            axes[0].set_xticks([0.0, 0.5], ["start", "middle"])
+        elif kind == "formatter":
+            axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"[{v:g}]"))
+        elif kind == "tick params":
             axes[0].tick_params(labelsize=4)
+        elif kind == "grid toggled":
+            axes[0].grid(not matplotlib.rcParams["axes.grid"])
         axes[0].plot(result, result)
 
-    explorer = Explorer("toy", [Control("kind", "kind", "plain", kind="choice",
-                                        options=("plain", "labels", "params"))],
+    kinds = ("plain", "styled labels", "plain labels", "formatter", "tick params", "grid toggled")
+    explorer = Explorer("toy", [Control("kind", "kind", "plain", kind="choice", options=kinds)],
                         lambda kind: np.linspace(0, 1, 5), draw)
     reused, fresh = explorer.live(), explorer.live(reuse_axes=False)
+    path = ["plain"]
+    for kind in kinds[1:]:
+        path += [kind, "plain"]
     replaced = []
-    for kind in ("plain", "labels", "plain", "params", "plain", "plain"):
+    for kind in path:
         before = reused.axes[0]
         a, b = _pixels(reused.update(kind=kind)), _pixels(fresh.update(kind=kind))
         assert np.array_equal(a, b), kind
         replaced.append(reused.axes[0] is not before)
-    # a panel is replaced exactly when the previous draw customised its ticks
-    assert replaced == [False, False, True, False, True, False]
+    # the panel is replaced exactly after a draw that styled tick labels, set tick parameters
+    # or changed the grid; tick labels as plain text and formatters are undone in place
+    expected = [False] + [kind == "plain" and path[i - 1] in ("styled labels", "tick params", "grid toggled")
+                          for i, kind in enumerate(path) if i > 0]
+    assert replaced == expected, list(zip(path, replaced))

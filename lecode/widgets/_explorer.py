@@ -234,7 +234,7 @@ class LiveFigure:
         self.figure.set_dpi(self.dpi)
         self.canvas = FigureCanvasAgg(self.figure)
         self.axes = rows[0]
-        self._pristine_tick_kw = [_tick_kw(ax) for ax in self.axes]
+        self._pristine_ticks = [_tick_state(ax) for ax in self.axes]
         self._frozen = False
 
     def update(self, *, render: bool = True, **changes) -> bytes | None:
@@ -244,7 +244,7 @@ class LiveFigure:
         params = self.explorer.params(**changes)
         result = self.explorer.compute(**params)
         if self._frozen:
-            for j, pristine in enumerate(self._pristine_tick_kw):
+            for j, pristine in enumerate(self._pristine_ticks):
                 if not (self.reuse_axes and _reset_axes(self.axes[j], pristine)):
                     self._replace_panel(j)
         self.explorer.draw(result, self.axes, params)
@@ -268,43 +268,53 @@ class LiveFigure:
         self.axes[j] = self.figure.add_axes(position, **self.explorer.panels[j])
 
 
-def _tick_kw(ax):
-    """The tick settings of both axes of ``ax`` (``None`` if this matplotlib keeps them elsewhere)."""
+def _tick_state(ax):
+    """What a draw may leave on the ticks of ``ax`` beyond locators and formatters.
+
+    The tick settings of both axes (``tick_params``, grid) and the text
+    properties of their first major and minor tick labels (``set_xticks(ticks,
+    labels, **text_props)`` applies text properties to every tick label, and
+    new ticks copy them from the first). ``None`` if this matplotlib keeps
+    tick settings elsewhere.
+    """
     try:
-        return tuple(dict(kw) for axis in (ax.xaxis, ax.yaxis)
-                     for kw in (axis._major_tick_kw, axis._minor_tick_kw))
+        settings = tuple(dict(kw) for axis in (ax.xaxis, ax.yaxis)
+                         for kw in (axis._major_tick_kw, axis._minor_tick_kw))
     except AttributeError:
         return None
+    labels = tuple(
+        (t.get_rotation(), t.get_rotation_mode(), t.get_fontsize(), t.get_fontweight(),
+         t.get_fontstyle(), tuple(t.get_fontfamily()), str(t.get_color()), t.get_alpha(),
+         t.get_horizontalalignment(), t.get_verticalalignment(), t.get_visible(),
+         t.get_bbox_patch() is None)
+        for axis in (ax.xaxis, ax.yaxis)
+        for ticks in (axis.majorTicks, axis.minorTicks) if len(ticks)
+        for t in (ticks[0].label1, ticks[0].label2))
+    return settings, labels
 
 
-def _reset_axes(ax, pristine_tick_kw) -> bool:
+def _reset_axes(ax, pristine_ticks) -> bool:
     """Empty ``ax`` for the next draw, keeping its ticks, spines and labels; True if it could.
 
     A new panel (or ``Axes.cla``) rebuilds every tick, spine and label, and the
     next render lays each of them out again: about a third of an update. When
     the panel has only been given data, titles, axis labels, limits, a scale,
-    tick locators, an aspect or a legend, this removes or resets exactly
+    tick locators or formatters (tick labels given as text included, without
+    text properties), an aspect or a legend, this removes or resets exactly
     those, keeps the rest, and returns True. For panels customised further
-    (3-D panels, tick formatters or tick labels given as text, tick
-    parameters, grid changes) it does nothing and returns False:
-    :class:`LiveFigure` then replaces the panel.
-    ``tests/test_widgets.py`` checks, for every explorer of the book, that a
-    live figure updated in place renders the same pixels as one whose panels
-    are new at every update.
+    (3-D panels, ``tick_params``, grid changes, text properties of tick
+    labels: see :func:`_tick_state`) it does nothing and returns False:
+    :class:`LiveFigure` then replaces the panel. ``tests/test_widgets.py``
+    checks, for every explorer of the book, that a live figure updated in
+    place renders the same pixels as one whose panels are new at every
+    update.
     """
     import matplotlib as mpl
 
-    # Tick labels given as text (``set_xticks(ticks, labels, **text_props)``)
-    # may leave text properties on the tick objects, and they come with a
-    # formatter that cannot be told apart from others: any formatter other
-    # than the scale's default makes the panel customised. Tick parameters
-    # live in the tick settings.
     customised = (
         ax.name != "rectilinear"
-        or pristine_tick_kw is None
-        or _tick_kw(ax) != pristine_tick_kw
-        or not all(flag for axis in (ax.xaxis, ax.yaxis)
-                   for flag in (axis.isDefault_majfmt, axis.isDefault_minfmt))
+        or pristine_ticks is None
+        or _tick_state(ax) != pristine_ticks
     )
     if customised:
         return False
@@ -318,9 +328,10 @@ def _reset_axes(ax, pristine_tick_kw) -> bool:
         ax.set_title("", loc=loc)          # set_title also restores the default font
     ax.set_xlabel("", fontsize=mpl.rcParams["axes.labelsize"])
     ax.set_ylabel("", fontsize=mpl.rcParams["axes.labelsize"])
-    # Setting the scale also restores its default tick locators.
+    # Setting the scale also restores its default tick locators and formatters.
     for axis, set_scale in ((ax.xaxis, ax.set_xscale), (ax.yaxis, ax.set_yscale)):
-        if axis.get_scale() != "linear" or not (axis.isDefault_majloc and axis.isDefault_minloc):
+        if axis.get_scale() != "linear" or not (axis.isDefault_majloc and axis.isDefault_minloc
+                                                and axis.isDefault_majfmt and axis.isDefault_minfmt):
             set_scale("linear")
     ax.set_aspect("auto", adjustable="box")
     ax.set_prop_cycle(None)
