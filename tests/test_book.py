@@ -17,28 +17,11 @@ from urllib.parse import unquote, urlparse
 import pytest
 import yaml
 
+from tools.run_notebooks import toc_entries
+
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
 MAX_NOTEBOOK_BYTES = 1_500_000
-
-
-def toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for key, value in node.items():
-                if key != "file":
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", toc.get("chapters", [])))
-    return files
 
 
 def chapter_notebooks() -> list[Path]:
@@ -56,17 +39,17 @@ def source_of(entry: str) -> Path:
 # -- table of contents ----------------------------------------------------
 
 def test_every_toc_entry_exists():
-    for entry in toc_files():
+    for entry in toc_entries():
         source_of(entry)
 
 
 def test_toc_has_no_duplicates():
-    files = toc_files()
+    files = toc_entries()
     assert len(files) == len(set(files)), f"duplicated entries in _toc.yml: {files}"
 
 
 def test_every_chapter_notebook_is_in_the_toc():
-    listed = {str(ROOT / f"{f}.ipynb") for f in toc_files()}
+    listed = {str(ROOT / f"{f}.ipynb") for f in toc_entries()}
     missing = [p.name for p in chapter_notebooks() if str(p) not in listed]
     assert not missing, f"notebooks under chapters/ missing from _toc.yml: {missing}"
 
@@ -194,7 +177,7 @@ def _parse(page: Path) -> _Links:
 
 def test_site_has_a_page_for_every_toc_entry():
     _require_site()
-    missing = [e for e in toc_files() if not (SITE / f"{e}.html").exists()]
+    missing = [e for e in toc_entries() if not (SITE / f"{e}.html").exists()]
     assert not missing, f"no built page for {missing}"
 
 

@@ -27,7 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_BYTES = 1_500_000
 
 
-def toc_notebooks() -> list[Path]:
+def toc_entries() -> list[str]:
+    """Every ``file`` entry of ``_toc.yml`` (the root first), in order, without suffix.
+
+    Shared with ``tests/test_book.py``, which checks the table of contents
+    against the files on disk and the built site.
+    """
     import yaml
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
@@ -37,14 +42,20 @@ def toc_notebooks() -> list[Path]:
         if isinstance(node, dict):
             if "file" in node:
                 files.append(node["file"])
-            for value in node.values():
-                walk(value)
+            for key, value in node.items():
+                if key != "file":
+                    walk(value)
         elif isinstance(node, list):
             for item in node:
                 walk(item)
 
     walk({k: v for k, v in toc.items() if k != "root"})
-    return [ROOT / f"{f}.ipynb" for f in files if (ROOT / f"{f}.ipynb").exists()]
+    return files
+
+
+def toc_notebooks() -> list[Path]:
+    """The notebooks of the table of contents, in book order."""
+    return [ROOT / f"{f}.ipynb" for f in toc_entries() if (ROOT / f"{f}.ipynb").exists()]
 
 
 def run(path: Path, timeout: int) -> None:
