@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_generator, check_array, check_int, check_real
+from ._validate import as_generator, check_int, check_real
 
 __all__ = ["train", "TrainingRecord"]
 

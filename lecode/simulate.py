@@ -281,7 +281,6 @@ def simulate(model: LEModel, t_end: float, *, dt: float | None = None, method: s
     n_saves = check_int("n_saves", n_saves, minimum=2)
     if not isinstance(centre, (bool, np.bool_)):
         raise TypeError(f"centre must be True or False, got {centre!r}")
-    K, n, p = model.n_classes, model.n_per_class, model.dim
     interval = t_end / (n_saves - 1)
 
     if method == "sgd":

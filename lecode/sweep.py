@@ -20,7 +20,7 @@ import dataclasses
 import itertools
 import math
 import numbers
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 

@@ -16,3 +16,20 @@ from hypothesis import settings  # noqa: E402
 settings.register_profile("book", derandomize=True, deadline=None, max_examples=40,
                           print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "book"))
+
+
+# -- fixtures of the explorer tests (tests/test_widgets_<module>.py) ---------------------
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def explorer(request):
+    """The explorer of the module that the test module names as ``WIDGET``."""
+    return request.module.WIDGET.make_explorer()
+
+
+@pytest.fixture(scope="module")
+def default_result(explorer):
+    """``compute`` at the explorer's default settings (shared by a module's tests)."""
+    return explorer.compute(**explorer.params())

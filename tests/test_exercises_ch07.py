@@ -1,7 +1,6 @@
 """Answer checks of chapter 7 accept the registered answer and reject a wrong one."""
 
 import numpy as np
-import pytest
 
 from lecode import exercises
 

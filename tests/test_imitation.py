@@ -1,6 +1,5 @@
 """Tests of lecode/imitation.py (chapter 6: imitating recorded training with the LE-ODE)."""
 
-import math
 
 import numpy as np
 import pytest

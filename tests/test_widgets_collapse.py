@@ -7,17 +7,9 @@ import pytest
 from lecode import LEModel, metrics, simulate
 from lecode.widgets import Explorer, collapse
 
+WIDGET = collapse   # the explorer module under test (fixtures: tests/conftest.py)
+
 U3 = np.eye(3) - 1.0 / 3.0
-
-
-@pytest.fixture(scope="module")
-def explorer():
-    return collapse.make_explorer()
-
-
-@pytest.fixture(scope="module")
-def default_result():
-    return collapse.compute()
 
 
 # -- helpers -----------------------------------------------------------------

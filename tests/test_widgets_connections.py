@@ -7,10 +7,7 @@ from matplotlib.figure import Figure
 from lecode import LEModel
 from lecode.widgets import connections
 
-
-@pytest.fixture(scope="module")
-def explorer():
-    return connections.make_explorer()
+WIDGET = connections   # the explorer module under test (fixtures: tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,10 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from lecode import NonFiniteError, exact, imitation
+from lecode import NonFiniteError, imitation
 from lecode.widgets import imitation as W
 
-
-@pytest.fixture(scope="module")
-def explorer():
-    return W.make_explorer()
-
-
-@pytest.fixture(scope="module")
-def default_result(explorer):
-    return explorer.compute(**explorer.params())
+WIDGET = W   # the explorer module under test (fixtures: tests/conftest.py)
 
 
 def test_default_result_is_sane(explorer, default_result):

@@ -5,15 +5,7 @@ import pytest
 
 from lecode.widgets import label_noise
 
-
-@pytest.fixture(scope="module")
-def explorer():
-    return label_noise.make_explorer()
-
-
-@pytest.fixture(scope="module")
-def default_result(explorer):
-    return explorer.compute(**explorer.params())
+WIDGET = label_noise   # the explorer module under test (fixtures: tests/conftest.py)
 
 
 def test_default_result_shapes_and_values(explorer, default_result):

@@ -7,10 +7,7 @@ import pytest
 from lecode import exact
 from lecode.widgets import Explorer, linear_modes
 
-
-@pytest.fixture(scope="module")
-def explorer():
-    return linear_modes.make_explorer()
+WIDGET = linear_modes   # the explorer module under test (fixtures: tests/conftest.py)
 
 
 def test_make_explorer_controls(explorer):

@@ -7,10 +7,7 @@ import pytest
 from lecode import nets
 from lecode.widgets import local_elasticity as le
 
-
-@pytest.fixture(scope="module")
-def explorer():
-    return le.make_explorer()
+WIDGET = le   # the explorer module under test (fixtures: tests/conftest.py)
 
 
 def test_dataset_is_seeded_balanced_and_read_only():

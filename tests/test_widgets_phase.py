@@ -7,15 +7,7 @@ import pytest
 from lecode import exact
 from lecode.widgets import phase
 
-
-@pytest.fixture(scope="module")
-def explorer():
-    return phase.make_explorer()
-
-
-@pytest.fixture(scope="module")
-def default_result(explorer):
-    return explorer.compute(**explorer.params())
+WIDGET = phase   # the explorer module under test (fixtures: tests/conftest.py)
 
 
 def test_default_result_shapes_and_values(explorer, default_result):
