@@ -258,3 +258,21 @@ def test_panels_with_styled_tick_labels_or_tick_parameters_are_replaced_not_rese
     expected = [False] + [kind == "plain" and path[i - 1] in ("styled labels", "tick params", "grid toggled")
                           for i, kind in enumerate(path) if i > 0]
     assert replaced == expected, list(zip(path, replaced))
+
+
+def test_a_draw_that_fails_before_the_first_render_leaves_nothing_behind():
+    calls = {"n": 0}
+
+    def draw(result, axes, params):
+        axes[0].plot(result, result)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("draw failed")
+
+    explorer = Explorer("toy", [Control("a", "a", 1.0, 0.0, 2.0, 0.1)],
+                        lambda a: np.linspace(0, a, 5), draw)
+    live = explorer.live()
+    with pytest.raises(RuntimeError, match="draw failed"):
+        live.update()
+    live.update()
+    assert len(live.axes[0].lines) == 1

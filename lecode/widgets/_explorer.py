@@ -217,9 +217,10 @@ class LiveFigure:
         Resolution of the PNG (at least 20).
     reuse_axes : bool
         If true (default), panels that were only given data, labels, limits,
-        a scale, an aspect or a legend are emptied without being rebuilt
-        (see ``_reset_axes``); if false, every panel is replaced by a new one
-        before each draw. Both give the same pixels; the first is faster.
+        a scale, tick locators or formatters, an aspect or a legend are
+        emptied without being rebuilt (see ``_reset_axes``); if false, every
+        panel is replaced by a new one before each draw. Both give the same
+        pixels; the first is faster.
     """
 
     def __init__(self, explorer: Explorer, dpi: int = 72, *, reuse_axes: bool = True):
@@ -235,6 +236,7 @@ class LiveFigure:
         self.canvas = FigureCanvasAgg(self.figure)
         self.axes = rows[0]
         self._pristine_ticks = [_tick_state(ax) for ax in self.axes]
+        self._drawn = False
         self._frozen = False
 
     def update(self, *, render: bool = True, **changes) -> bytes | None:
@@ -243,10 +245,14 @@ class LiveFigure:
 
         params = self.explorer.params(**changes)
         result = self.explorer.compute(**params)
-        if self._frozen:
+        if self._drawn and not self._frozen:      # an earlier draw failed before the first render
+            for ax in self.axes:
+                ax.cla()
+        elif self._drawn:
             for j, pristine in enumerate(self._pristine_ticks):
                 if not (self.reuse_axes and _reset_axes(self.axes[j], pristine)):
                     self._replace_panel(j)
+        self._drawn = True
         self.explorer.draw(result, self.axes, params)
         self.figure.suptitle(self.explorer.title)
         if not render and self._frozen:
