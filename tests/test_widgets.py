@@ -192,6 +192,8 @@ def _branchy():
             ax.set_ylim(0.5, 50.0)
             ax.set_title("fancy", fontsize=16, loc="left")
             ax.set_xlabel("x", fontsize=14)
+            ax.set_ylabel("y (fancy)", fontsize=15)
+            ax.set_title("centre", fontsize=15)
             ax.text(0.5, 0.5, "note", transform=ax.transAxes)
             ax.legend(["x"] * params["colour_cycle"])
             hist_ax.hist(x, bins=5)
@@ -219,6 +221,10 @@ def test_reset_axes_undoes_scales_aspect_limits_titles_texts_legends_and_the_col
         differing = int(np.count_nonzero(np.any(a != b, axis=-1)))
         assert differing == 0, f"step {step} ({changes or 'defaults'}): {differing} pixels differ"
     assert not reused.axes[0].texts and reused.axes[0].get_legend() is None   # back to plain
+    assert reused.axes[0].get_title() == "" and reused.axes[0].get_ylabel() == ""
+    for axis in ("xaxis", "yaxis"):                # label fonts as on a new panel
+        assert (getattr(reused.axes[0], axis).label.get_fontsize()
+                == getattr(cleared.axes[0], axis).label.get_fontsize())
     assert reused.axes[0].get_xscale() == "linear" and reused.axes[0].get_aspect() == "auto"
     assert reused.axes[1].yaxis.isDefault_majloc and reused.axes[0].xaxis.isDefault_minloc
 
