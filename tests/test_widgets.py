@@ -282,3 +282,48 @@ def test_a_draw_that_fails_before_the_first_render_leaves_nothing_behind():
         live.update()
     live.update()
     assert len(live.axes[0].lines) == 1
+
+
+def _styled():
+    """A toy explorer with a 3-D panel and a 2-D one, styled once by ``style``."""
+    from matplotlib.ticker import MaxNLocator
+
+    def style(ax, j):
+        ax.tick_params(labelsize=6)
+        ax.xaxis.set_major_locator(MaxNLocator(3))
+
+    def draw(x, axes, params):
+        ax3, ax = axes
+        ax3.plot(x, x**2, params["a"] * x)
+        ax3.set_zlabel("z")
+        ax.plot(x, params["a"] * x)
+        if params["a"] > 1.5:
+            ax.xaxis.set_major_locator(MaxNLocator(8))    # draw overrides the styled locator
+            ax.set_title("steep")
+
+    explorer = Explorer("styled", [Control("a", "a", 1.0, 0.0, 2.0, 0.1)],
+                        lambda a: np.linspace(0.0, 1.0, 7), draw,
+                        panels=[{"projection": "3d"}, {}], style=style)
+    return explorer, style
+
+
+def test_style_is_applied_to_every_new_panel_and_kept_by_a_reset():
+    explorer, _ = _styled()
+    for fig in (explorer.figure(), explorer.small_multiples("a", [0.5, 1.0])):
+        for ax in fig.axes:
+            assert ax.xaxis.get_major_ticks()[0].label1.get_fontsize() == 6
+    reused, fresh = explorer.live(), explorer.live(reuse_axes=False)
+    panels = None
+    for a in (1.0, 1.9, 0.3, 1.9, 1.0):
+        x, y = _pixels(reused.update(a=a)), _pixels(fresh.update(a=a))
+        assert np.array_equal(x, y), a
+        if panels is not None:
+            assert [p is q for p, q in zip(reused.axes, panels)] == [True, True]   # never rebuilt
+        panels = list(reused.axes)
+    styled = reused._pristine[1].tickers[0][0]
+    assert reused.axes[1].xaxis.get_major_locator() is styled      # the styled locator is back
+
+
+def test_style_must_be_callable():
+    with pytest.raises(TypeError, match="style must be a callable"):
+        Explorer("toy", [], lambda: None, lambda r, a, p: None, style="bold")

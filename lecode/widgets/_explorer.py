@@ -111,11 +111,19 @@ class Explorer:
         ``[{}, {"projection": "3d"}]``. Default: one ordinary panel.
     panel_size : (float, float)
         Width and height of one panel in inches.
+    style : callable, optional
+        ``style(ax, j)`` gives new panel ``j`` its fixed styling, the same
+        whatever the controls (tick label sizes, tick locators, 3-D panes).
+        It is applied to every new panel before its first draw; a live
+        figure keeps it when it empties the panel for the next update, so
+        styling done here, unlike styling done in ``draw``, never forces a
+        panel to be rebuilt (see :class:`LiveFigure`).
     """
 
     def __init__(self, title: str, controls: Sequence[Control], compute: Callable[..., Any],
                  draw: Callable[[Any, list, dict], None], *, panels: Sequence[dict] | None = None,
-                 panel_size: tuple[float, float] = (4.0, 3.2)):
+                 panel_size: tuple[float, float] = (4.0, 3.2),
+                 style: Callable[[Any, int], None] | None = None):
         self.title = title
         self.controls = tuple(controls)
         names = [c.name for c in self.controls]
@@ -125,6 +133,9 @@ class Explorer:
         self.draw = draw
         self.panels = tuple(panels) if panels is not None else ({},)
         self.panel_size = panel_size
+        if style is not None and not callable(style):
+            raise TypeError(f"style must be a callable style(ax, j) or None, got {style!r}")
+        self.style = style
 
     # -- headless API -------------------------------------------------
     @property
@@ -151,7 +162,14 @@ class Explorer:
         fig = Figure(figsize=(width, height), layout="constrained")
         axes = [[fig.add_subplot(n_rows, len(self.panels), r * len(self.panels) + j + 1, **kw)
                  for j, kw in enumerate(self.panels)] for r in range(n_rows)]
+        for row in axes:
+            for j, ax in enumerate(row):
+                self._style(ax, j)
         return fig, axes
+
+    def _style(self, ax, j: int) -> None:
+        if self.style is not None:
+            self.style(ax, j)
 
     def figure(self, **changes):
         """Compute and draw at the given control values; returns a matplotlib Figure (no pyplot state)."""
@@ -235,7 +253,7 @@ class LiveFigure:
         self.figure.set_dpi(self.dpi)
         self.canvas = FigureCanvasAgg(self.figure)
         self.axes = rows[0]
-        self._pristine_ticks = [_tick_state(ax) for ax in self.axes]
+        self._pristine = [_Pristine(ax) for ax in self.axes]
         self._drawn = False
         self._frozen = False
 
@@ -249,7 +267,7 @@ class LiveFigure:
             for ax in self.axes:
                 ax.cla()
         elif self._drawn:
-            for j, pristine in enumerate(self._pristine_ticks):
+            for j, pristine in enumerate(self._pristine):
                 if not (self.reuse_axes and _reset_axes(self.axes[j], pristine)):
                     self._replace_panel(j)
         self._drawn = True
@@ -272,19 +290,26 @@ class LiveFigure:
         position = old.get_position(original=True)
         self.figure.delaxes(old)
         self.axes[j] = self.figure.add_axes(position, **self.explorer.panels[j])
+        self.explorer._style(self.axes[j], j)
+        self._pristine[j] = _Pristine(self.axes[j])
+
+
+def _axes_of(ax):
+    """The x, y (and, on a 3-D panel, z) :class:`matplotlib.axis.Axis` of a panel."""
+    return (ax.xaxis, ax.yaxis) + ((ax.zaxis,) if hasattr(ax, "zaxis") else ())
 
 
 def _tick_state(ax):
-    """What a draw may leave on the ticks of ``ax`` beyond locators and formatters.
+    """What a draw may leave on the ticks of ``ax`` beyond scales, locators and formatters.
 
-    The tick settings of both axes (``tick_params``, grid) and the text
-    properties of their first major and minor tick labels (``set_xticks(ticks,
+    The tick settings of every axis (``tick_params``, grid) and the text
+    properties of its first major and minor tick labels (``set_xticks(ticks,
     labels, **text_props)`` applies text properties to every tick label, and
     new ticks copy them from the first). ``None`` if this matplotlib keeps
     tick settings elsewhere.
     """
     try:
-        settings = tuple(dict(kw) for axis in (ax.xaxis, ax.yaxis)
+        settings = tuple(dict(kw) for axis in _axes_of(ax)
                          for kw in (axis._major_tick_kw, axis._minor_tick_kw))
     except AttributeError:
         return None
@@ -293,13 +318,29 @@ def _tick_state(ax):
          t.get_fontstyle(), tuple(t.get_fontfamily()), str(t.get_color()), t.get_alpha(),
          t.get_horizontalalignment(), t.get_verticalalignment(), t.get_visible(),
          t.get_bbox_patch() is None)
-        for axis in (ax.xaxis, ax.yaxis)
+        for axis in _axes_of(ax)
         for ticks in (axis.majorTicks, axis.minorTicks) if len(ticks)
         for t in (ticks[0].label1, ticks[0].label2))
     return settings, labels
 
 
-def _reset_axes(ax, pristine_ticks) -> bool:
+def _tickers(axis):
+    return (axis.get_major_locator(), axis.get_minor_locator(),
+            axis.get_major_formatter(), axis.get_minor_formatter())
+
+
+class _Pristine:
+    """A new panel's state after its fixed styling (:attr:`Explorer.style`): what a reset restores."""
+
+    def __init__(self, ax):
+        self.ticks = _tick_state(ax)
+        self.scales = [axis.get_scale() for axis in _axes_of(ax)]
+        self.tickers = [_tickers(axis) for axis in _axes_of(ax)]
+        self.defaults = [(axis.isDefault_majloc, axis.isDefault_minloc, axis.isDefault_majfmt,
+                          axis.isDefault_minfmt) for axis in _axes_of(ax)]
+
+
+def _reset_axes(ax, pristine: _Pristine) -> bool:
     """Empty ``ax`` for the next draw, keeping its ticks, spines and labels; True if it could.
 
     A new panel (or ``Axes.cla``) rebuilds every tick, spine and label, and the
@@ -307,9 +348,10 @@ def _reset_axes(ax, pristine_ticks) -> bool:
     the panel has only been given data, titles, axis labels, limits, a scale,
     tick locators or formatters (tick labels given as text included, without
     text properties), an aspect or a legend, this removes or resets exactly
-    those, keeps the rest, and returns True. For panels customised further
-    (3-D panels, ``tick_params``, grid changes, text properties of tick
-    labels: see :func:`_tick_state`) it does nothing and returns False:
+    those to the panel's state after its fixed styling (``Explorer.style``),
+    keeps the rest, and returns True. For panels customised further by
+    ``draw`` (``tick_params``, grid changes, text properties of tick labels:
+    see :func:`_tick_state`) it does nothing and returns False:
     :class:`LiveFigure` then replaces the panel. ``tests/test_widgets.py``
     checks, for every explorer of the book, that a live figure updated in
     place renders the same pixels as one whose panels are new at every
@@ -318,9 +360,9 @@ def _reset_axes(ax, pristine_ticks) -> bool:
     import matplotlib as mpl
 
     customised = (
-        ax.name != "rectilinear"
-        or pristine_ticks is None
-        or _tick_state(ax) != pristine_ticks
+        ax.name not in ("rectilinear", "3d")
+        or pristine.ticks is None
+        or _tick_state(ax) != pristine.ticks
     )
     if customised:
         return False
@@ -332,13 +374,20 @@ def _reset_axes(ax, pristine_ticks) -> bool:
         legend.remove()
     for loc in ("left", "center", "right"):
         ax.set_title("", loc=loc)          # set_title also restores the default font
-    ax.set_xlabel("", fontsize=mpl.rcParams["axes.labelsize"])
-    ax.set_ylabel("", fontsize=mpl.rcParams["axes.labelsize"])
-    # Setting the scale also restores its default tick locators and formatters.
-    for axis, set_scale in ((ax.xaxis, ax.set_xscale), (ax.yaxis, ax.set_yscale)):
-        if axis.get_scale() != "linear" or not (axis.isDefault_majloc and axis.isDefault_minloc
-                                                and axis.isDefault_majfmt and axis.isDefault_minfmt):
-            set_scale("linear")
+    for axis in _axes_of(ax):
+        axis.label.set_text("")
+        axis.label.set_fontsize(mpl.rcParams["axes.labelsize"])
+    # Setting the scale restores its default locators and formatters; then the styled ones.
+    for axis, scale, tickers, defaults in zip(_axes_of(ax), pristine.scales, pristine.tickers,
+                                              pristine.defaults):
+        if axis.get_scale() == scale and all(now is then for now, then in zip(_tickers(axis), tickers)):
+            continue
+        getattr(ax, f"set_{axis.axis_name}scale")(scale)
+        setters = (axis.set_major_locator, axis.set_minor_locator, axis.set_major_formatter,
+                   axis.set_minor_formatter)
+        for setter, ticker, default in zip(setters, tickers, defaults):
+            if not default:
+                setter(ticker)
     ax.set_aspect("auto", adjustable="box")
     ax.set_prop_cycle(None)
     ax.relim()

@@ -41,7 +41,8 @@ from ..simulate import X0_SCALE, simulate
 from ._explorer import Control, Explorer
 
 __all__ = ["make_explorer", "compute", "draw", "log_trajectory", "log_times", "symmetric_margin",
-           "predicted_nc1", "plane_coordinates", "PLANE_BASIS", "sparse_log_ticks", "vertex_coordinates", "NOISE_MODELS", "K",
+           "predicted_nc1", "plane_coordinates", "PLANE_BASIS", "sparse_log_ticks", "style",
+           "vertex_coordinates", "NOISE_MODELS", "K",
            "N_PER_CLASS", "T_MIN"]
 
 #: Fixed settings of the explorer (the chapter states them).
@@ -327,10 +328,6 @@ def draw(result: dict, axes, params: dict) -> None:
     ax3.set_xlabel("logit 1", labelpad=-8)
     ax3.set_ylabel("logit 2", labelpad=-8)
     ax3.set_zlabel("logit 3", labelpad=-8)
-    ax3.tick_params(labelsize=6, pad=-2)
-    for axis in (ax3.xaxis, ax3.yaxis, ax3.zaxis):     # light panes: smaller PNGs, clearer view
-        axis.pane.fill = False
-        axis.set_major_locator(MaxNLocator(3))
     ax3.set_title(f"logits in R³, t = {t:.3g}", fontsize=9)
 
     # 2-D: projection onto the sum-zero plane
@@ -372,6 +369,17 @@ def draw(result: dict, axes, params: dict) -> None:
     axn.legend(fontsize=7, loc="lower left")
 
 
+def style(ax, j: int) -> None:
+    """Fixed styling of a new panel: small tick labels, three ticks and light panes on the 3-D one."""
+    from matplotlib.ticker import MaxNLocator
+
+    if j == 0:
+        ax.tick_params(labelsize=6, pad=-2)
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):     # light panes: smaller PNGs, clearer view
+            axis.pane.fill = False
+            axis.set_major_locator(MaxNLocator(3))
+
+
 def sparse_log_ticks(*axes, numticks: int = 5) -> None:
     """At most ``numticks`` major and no minor ticks on the log-scaled axes of ``axes``.
 
@@ -390,4 +398,4 @@ def sparse_log_ticks(*axes, numticks: int = 5) -> None:
 def make_explorer() -> Explorer:
     """The chapter-5 explorer: α, β, σ, η, t and the noise model."""
     return Explorer("Neural collapse along the LE-SDE (K = 3)", CONTROLS, compute, draw,
-                    panels=[{"projection": "3d"}, {}, {}], panel_size=(3.6, 3.2))
+                    panels=[{"projection": "3d"}, {}, {}], panel_size=(3.6, 3.2), style=style)
