@@ -154,19 +154,40 @@ def _pixels(png):
 def test_reused_axes_render_the_same_pixels_as_new_axes(factory):
     """Updating panels in place (``_reset_axes``) must not leave anything of the previous draw behind.
 
-    Two live figures walk the same path through the controls (each control
-    moved far from its default, then back to the defaults); one reuses its
+    Two live figures walk the same path through the controls; one reuses its
     panels, the other gets new ones before every draw. Agg is deterministic,
-    so the renders must agree pixel for pixel.
+    so the renders must agree pixel for pixel. The path moves each control
+    far from its default and back, then moves them one after another without
+    going back (so that combinations such as alpha = beta = 0 occur), then
+    visits the settings that once left stale limits behind (_REGRESSIONS).
+    Settings that ``compute`` rejects are skipped (both figures reject them).
     """
     explorer = factory()
     reused, cleared = explorer.live(), explorer.live(reuse_axes=False)
-    path = [{}] + _far_settings(explorer) + [{}]
+    far = _far_settings(explorer)
+    cumulative, path = {}, [{}] + far + [{}]
+    for change in far:
+        cumulative = {**cumulative, **change}
+        path.append(dict(cumulative))
+    path += _REGRESSIONS.get(factory.__module__.rsplit(".", 1)[1], []) + [{}]
     for step, changes in enumerate(path):
-        a, b = _pixels(reused.update(**changes)), _pixels(cleared.update(**changes))
+        try:
+            a = _pixels(reused.update(**changes))
+        except ValueError:
+            with pytest.raises(ValueError):
+                cleared.update(**changes)
+            continue
+        b = _pixels(cleared.update(**changes))
         assert a.shape == b.shape
         differing = int(np.count_nonzero(np.any(a != b, axis=-1)))
         assert differing == 0, f"step {step} ({changes or 'defaults'}): {differing} pixels differ"
+
+
+#: Settings at which a panel once kept the limits of the previous draw (a draw that adds no data).
+_REGRESSIONS = {
+    "connections": [{"alpha": 0.0, "beta": 0.0}],
+    "imitation": [{"dataset": "digits (K=2)", "trial": "2"}],
+}
 
 
 def test_live_figure_rejects_a_non_boolean_reuse_axes():
@@ -327,3 +348,115 @@ def test_style_is_applied_to_every_new_panel_and_kept_by_a_reset():
 def test_style_must_be_callable():
     with pytest.raises(TypeError, match="style must be a callable"):
         Explorer("toy", [], lambda: None, lambda r, a, p: None, style="bold")
+
+
+def _walk(draw, kinds, panels=None, style=None):
+    """Walk a one-control toy explorer through ``kinds``; pixels must agree; return 'replaced' flags."""
+    explorer = Explorer("toy", [Control("kind", "kind", kinds[0], kind="choice",
+                                        options=tuple(dict.fromkeys(kinds)))],
+                        lambda kind: np.linspace(0.0, 1.0, 5), draw, panels=panels, style=style)
+    reused, fresh = explorer.live(), explorer.live(reuse_axes=False)
+    replaced = []
+    for kind in kinds:
+        before = list(reused.axes)
+        a, b = _pixels(reused.update(kind=kind)), _pixels(fresh.update(kind=kind))
+        differing = int(np.count_nonzero(np.any(a != b, axis=-1)))
+        assert differing == 0, f"{kind}: {differing} pixels differ"
+        replaced.append(any(p is not q for p, q in zip(before, reused.axes)))
+    return replaced
+
+
+def test_reset_restores_limits_inversion_margins_and_containers():
+    def draw(x, axes, params):
+        ax = axes[0]
+        kind = params["kind"]
+        if kind == "data":
+            ax.plot(x * 50, x - 7)
+            ax.invert_yaxis()
+            ax.margins(0.0)
+            ax.bar([0, 1], [1, 2], label="bars")
+            ax.legend()
+        elif kind == "text only":                    # no data: a new panel shows 0..1
+            ax.text(0.5, 0.5, "nothing to plot", transform=ax.transAxes)
+            ax.axhline(0.5)
+        else:
+            ax.bar([0, 1], [1, 2], label="bars")
+            ax.legend()
+
+    replaced = _walk(draw, ["data", "text only", "data", "bars", "bars", "data"])
+    assert not any(replaced)
+
+
+def test_style_is_reapplied_after_every_reset_and_after_a_failed_first_draw():
+    from matplotlib.ticker import MaxNLocator
+
+    def style(ax, j):
+        ax.set_xlabel("styled label")
+        ax.set_prop_cycle(color=["#CC79A7", "#009E73"])
+        ax.xaxis.set_major_locator(MaxNLocator(3))
+
+    def draw(x, axes, params):
+        ax = axes[0]
+        ax.plot(x, x)
+        if params["kind"] == "relabel":
+            ax.set_xlabel("drawn label", color="red", labelpad=12)
+        elif params["kind"] == "default locator edit":
+            ax.yaxis.get_major_locator().set_params(nbins=9)    # a default locator edited in place
+
+    replaced = _walk(draw, ["plain", "relabel", "plain", "default locator edit", "plain"], style=style)
+    assert not any(replaced)
+
+    failed = {"n": 0}
+
+    def fragile(x, axes, params):
+        failed["n"] += 1
+        axes[0].plot(x, x)
+        if failed["n"] == 1:
+            raise RuntimeError("first draw fails")
+
+    explorer = Explorer("toy", [], lambda: np.linspace(0.0, 1.0, 5), fragile, style=style)
+    live = explorer.live()
+    with pytest.raises(RuntimeError):
+        live.update()
+    live.update()
+    assert live.axes[0].get_xlabel() == "styled label"
+    assert isinstance(live.axes[0].xaxis.get_major_locator(), MaxNLocator)
+
+
+@pytest.mark.parametrize("change", ["axis off", "spine", "second tick label", "shared x", "title x",
+                                    "styled locator edit", "pane colour"])
+def test_changes_the_reset_cannot_undo_get_a_new_panel(change):
+    from matplotlib.ticker import MaxNLocator
+
+    three_d = change == "pane colour"
+
+    def style(ax, j):
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+
+    def draw(x, axes, params):
+        ax = axes[0]
+        if three_d:
+            ax.plot(x, x, x)
+        else:
+            ax.plot(x, x)
+        if params["kind"] != "changed":
+            return
+        if change == "axis off":
+            ax.set_axis_off()
+        elif change == "spine":
+            ax.spines["left"].set_visible(False)
+        elif change == "second tick label":
+            ax.xaxis.get_major_ticks()[2].label1.set_color("red")
+        elif change == "shared x":
+            ax.sharex(ax.figure.add_axes((0.0, 0.0, 0.01, 0.01)))
+        elif change == "title x":
+            ax.set_title("moved")
+            ax.title.set_position((0.2, 1.0))
+        elif change == "styled locator edit":
+            ax.xaxis.get_major_locator().set_params(nbins=9)
+        elif change == "pane colour":
+            ax.xaxis.set_pane_color((1.0, 0.0, 0.0, 1.0))
+
+    kinds = ["plain", "changed", "plain", "plain"]
+    replaced = _walk(draw, kinds, panels=[{"projection": "3d"}] if three_d else None, style=style)
+    assert replaced == [False, False, True, False]

@@ -112,12 +112,13 @@ class Explorer:
     panel_size : (float, float)
         Width and height of one panel in inches.
     style : callable, optional
-        ``style(ax, j)`` gives new panel ``j`` its fixed styling, the same
-        whatever the controls (tick label sizes, tick locators, 3-D panes).
-        It is applied to every new panel before its first draw; a live
-        figure keeps it when it empties the panel for the next update, so
-        styling done here, unlike styling done in ``draw``, never forces a
-        panel to be rebuilt (see :class:`LiveFigure`).
+        ``style(ax, j)`` gives panel ``j`` its fixed styling, the same
+        whatever the controls (tick label sizes, tick locators, 3-D panes,
+        an axis switched off). It is applied to every new panel before its
+        first draw, and again each time a live figure empties the panel in
+        place, so it must be idempotent. Styling done here, unlike the same
+        styling done in ``draw``, never forces a panel to be rebuilt (see
+        :class:`LiveFigure`).
     """
 
     def __init__(self, title: str, controls: Sequence[Control], compute: Callable[..., Any],
@@ -264,11 +265,15 @@ class LiveFigure:
         params = self.explorer.params(**changes)
         result = self.explorer.compute(**params)
         if self._drawn and not self._frozen:      # an earlier draw failed before the first render
-            for ax in self.axes:
+            for j, ax in enumerate(self.axes):
                 ax.cla()
+                self._restyle(j)
         elif self._drawn:
             for j, pristine in enumerate(self._pristine):
-                if not (self.reuse_axes and _reset_axes(self.axes[j], pristine)):
+                if self.reuse_axes and _reset_axes(self.axes[j], pristine):
+                    if self.explorer.style is not None:
+                        self._restyle(j)
+                else:
                     self._replace_panel(j)
         self._drawn = True
         self.explorer.draw(result, self.axes, params)
@@ -290,6 +295,10 @@ class LiveFigure:
         position = old.get_position(original=True)
         self.figure.delaxes(old)
         self.axes[j] = self.figure.add_axes(position, **self.explorer.panels[j])
+        self._restyle(j)
+
+    def _restyle(self, j: int) -> None:
+        """Apply the explorer's fixed styling to panel ``j`` and take its state as the pristine one."""
         self.explorer._style(self.axes[j], j)
         self._pristine[j] = _Pristine(self.axes[j])
 
@@ -313,20 +322,88 @@ def _tick_state(ax):
                          for kw in (axis._major_tick_kw, axis._minor_tick_kw))
     except AttributeError:
         return None
-    labels = tuple(
-        (t.get_rotation(), t.get_rotation_mode(), t.get_fontsize(), t.get_fontweight(),
-         t.get_fontstyle(), tuple(t.get_fontfamily()), str(t.get_color()), t.get_alpha(),
-         t.get_horizontalalignment(), t.get_verticalalignment(), t.get_visible(),
-         t.get_bbox_patch() is None)
+    def line(li):
+        return li.get_visible(), str(li.get_color()), li.get_linewidth(), li.get_linestyle()
+
+    def label(t):
+        return (t.get_rotation(), t.get_rotation_mode(), t.get_fontsize(), t.get_fontweight(),
+                t.get_fontstyle(), tuple(t.get_fontfamily()), str(t.get_color()), t.get_alpha(),
+                t.get_horizontalalignment(), t.get_verticalalignment(), t.get_visible(),
+                t.get_bbox_patch() is None)
+
+    # The distinct looks over every tick object the axis holds (a panel gains tick objects
+    # as it needs them, all alike unless a draw styled some): labels, tick marks, grid line.
+    # (A 3-D panel restyles its tick lines at every render, so only its labels count.)
+    parts = (("label1", label), ("label2", label))
+    if ax.name != "3d":
+        parts += (("tick1line", line), ("tick2line", line), ("gridline", line))
+    looks = tuple(
+        frozenset(part(getattr(tick, name)) for tick in ticks)
         for axis in _axes_of(ax)
-        for ticks in (axis.majorTicks, axis.minorTicks) if len(ticks)
-        for t in (ticks[0].label1, ticks[0].label2))
-    return settings, labels
+        for ticks in (axis.majorTicks, axis.minorTicks)
+        for name, part in parts)
+    return settings, looks
+
+
+def _text_look(t):
+    return (str(t.get_color()), t.get_fontweight(), t.get_fontstyle(), t.get_rotation(),
+            t.get_visible(), t.get_bbox_patch() is None)
+
+
+def _look(ax):
+    """Panel properties that ``draw`` may change and the in-place reset does not restore.
+
+    Compared with the pristine panel before every reset: any difference (axis
+    switched off, frame, face colour, spines, hidden axes, label or tick
+    sides, title colour or position, child axes such as insets, shared
+    axes, the 3-D view and panes) makes the panel customised, and it is
+    replaced instead of reset. Positions that every render recomputes are
+    left out.
+    """
+    def call(name):                        # some getters are switched off on 3-D panels
+        getter = getattr(ax, name, None)
+        value = getter() if callable(getter) else None
+        return tuple(value) if isinstance(value, np.ndarray) else value
+
+    look = [ax.axison, call("get_frame_on"), tuple(ax.get_facecolor()), len(ax.child_axes),
+            call("get_box_aspect"),
+            tuple((name, spine.get_visible(), str(spine.get_position()), str(spine.get_edgecolor()),
+                   spine.get_linewidth()) for name, spine in ax.spines.items()),
+            tuple(_text_look(t) + (t.get_position()[0],)
+                  for t in (ax.title, getattr(ax, "_left_title", ax.title),
+                            getattr(ax, "_right_title", ax.title))),
+            tuple(len(group.get_siblings(ax)) for group in
+                  (ax.get_shared_x_axes(), ax.get_shared_y_axes()))]
+    for axis in _axes_of(ax):
+        look.append((axis.get_visible(), axis.get_label_position(), axis.get_ticks_position()))
+    if ax.name == "3d":
+        look.append((ax.elev, ax.azim, getattr(ax, "roll", None), getattr(ax, "_axis3don", None)))
+        look.extend((tuple(axis.pane.get_facecolor()), tuple(axis.pane.get_edgecolor()),
+                     axis.pane.get_fill(), axis.pane.get_visible()) for axis in _axes_of(ax))
+    return tuple(look)
 
 
 def _tickers(axis):
     return (axis.get_major_locator(), axis.get_minor_locator(),
             axis.get_major_formatter(), axis.get_minor_formatter())
+
+
+def _ticker_settings(ticker):
+    """Settings of a locator or formatter that ``draw`` could change in place.
+
+    ``locator_params`` edits the locator object itself and ``ticklabel_format``
+    the formatter, so a reset that only checks which objects are installed
+    would miss them. Locators: their attributes (not the axis they serve);
+    scalar formatters: their offset, mathtext and locale switches (their other
+    attributes change at every render).
+    """
+    from matplotlib.ticker import Locator, ScalarFormatter
+
+    if isinstance(ticker, Locator):
+        return tuple(sorted((k, repr(v)) for k, v in vars(ticker).items() if k != "axis"))
+    if isinstance(ticker, ScalarFormatter):
+        return (ticker.get_useOffset(), ticker.get_useMathText(), ticker.get_useLocale())
+    return None
 
 
 class _Pristine:
@@ -338,6 +415,13 @@ class _Pristine:
         self.tickers = [_tickers(axis) for axis in _axes_of(ax)]
         self.defaults = [(axis.isDefault_majloc, axis.isDefault_minloc, axis.isDefault_majfmt,
                           axis.isDefault_minfmt) for axis in _axes_of(ax)]
+        self.settings = [tuple(_ticker_settings(t) for t in tickers) for tickers in self.tickers]
+        self.limits = [tuple(getattr(ax, f"get_{axis.axis_name}lim")()) for axis in _axes_of(ax)]
+        self.margins = tuple(ax.margins())
+        self.look = _look(ax)
+        self.labels = [(axis.labelpad, axis.label.get_color(), axis.label.get_fontweight(),
+                        axis.label.get_fontstyle(), axis.label.get_rotation(),
+                        axis.label.get_fontsize()) for axis in _axes_of(ax)]
 
 
 def _reset_axes(ax, pristine: _Pristine) -> bool:
@@ -345,42 +429,51 @@ def _reset_axes(ax, pristine: _Pristine) -> bool:
 
     A new panel (or ``Axes.cla``) rebuilds every tick, spine and label, and the
     next render lays each of them out again: about a third of an update. When
-    the panel has only been given data, titles, axis labels, limits, a scale,
-    tick locators or formatters (tick labels given as text included, without
-    text properties), an aspect or a legend, this removes or resets exactly
-    those to the panel's state after its fixed styling (``Explorer.style``),
-    keeps the rest, and returns True. For panels customised further by
-    ``draw`` (``tick_params``, grid changes, text properties of tick labels:
-    see :func:`_tick_state`) it does nothing and returns False:
-    :class:`LiveFigure` then replaces the panel. ``tests/test_widgets.py``
-    checks, for every explorer of the book, that a live figure updated in
-    place renders the same pixels as one whose panels are new at every
-    update.
+    the panel has only been given data, legends, titles, axis labels, limits,
+    margins, a scale, tick locators or formatters (tick labels given as
+    plain text included), an aspect or a colour cycle, this removes or resets
+    exactly those to the panel's state after its fixed styling
+    (:class:`_Pristine`), keeps the rest, and returns True; the caller then
+    applies ``Explorer.style`` again. For panels customised further by
+    ``draw`` (see :func:`_tick_state` and :func:`_look`) it does nothing and
+    returns False: :class:`LiveFigure` then replaces the panel.
+    ``tests/test_widgets.py`` checks, for every explorer of the book, that a
+    live figure updated in place renders the same pixels as one whose panels
+    are new at every update.
     """
-    import matplotlib as mpl
-
     customised = (
         ax.name not in ("rectilinear", "3d")
         or pristine.ticks is None
         or _tick_state(ax) != pristine.ticks
+        or _look(ax) != pristine.look
+        # a styled locator or formatter edited in place cannot be restored (a default one can)
+        or any(now is then and not default and _ticker_settings(now) != setting
+               for axis, tickers, settings, defaults in zip(_axes_of(ax), pristine.tickers,
+                                                             pristine.settings, pristine.defaults)
+               for now, then, setting, default in zip(_tickers(axis), tickers, settings, defaults))
     )
     if customised:
         return False
     for artist in (*ax.lines, *ax.collections, *ax.patches, *ax.texts, *ax.images, *ax.artists,
                    *ax.tables):
         artist.remove()
+    ax.containers.clear()                  # bar, errorbar and stem containers (legend entries)
     legend = ax.get_legend()
     if legend is not None:
         legend.remove()
     for loc in ("left", "center", "right"):
         ax.set_title("", loc=loc)          # set_title also restores the default font
-    for axis in _axes_of(ax):
+    for axis, (pad, color, weight, style, rotation, size) in zip(_axes_of(ax), pristine.labels):
+        axis.labelpad = pad
         axis.label.set_text("")
-        axis.label.set_fontsize(mpl.rcParams["axes.labelsize"])
-    # Setting the scale restores its default locators and formatters; then the styled ones.
-    for axis, scale, tickers, defaults in zip(_axes_of(ax), pristine.scales, pristine.tickers,
-                                              pristine.defaults):
-        if axis.get_scale() == scale and all(now is then for now, then in zip(_tickers(axis), tickers)):
+        axis.label.update(dict(color=color, fontweight=weight, fontstyle=style, rotation=rotation,
+                               fontsize=size))
+    # Setting the scale installs new default locators and formatters (also undoing in-place
+    # edits such as ``locator_params``); then the styled ones go back.
+    for axis, scale, tickers, defaults, settings in zip(_axes_of(ax), pristine.scales, pristine.tickers,
+                                                        pristine.defaults, pristine.settings):
+        if axis.get_scale() == scale and all(now is then and _ticker_settings(now) == setting
+                                             for now, then, setting in zip(_tickers(axis), tickers, settings)):
             continue
         getattr(ax, f"set_{axis.axis_name}scale")(scale)
         setters = (axis.set_major_locator, axis.set_minor_locator, axis.set_major_formatter,
@@ -388,6 +481,11 @@ def _reset_axes(ax, pristine: _Pristine) -> bool:
         for setter, ticker, default in zip(setters, tickers, defaults):
             if not default:
                 setter(ticker)
+    # Margins first (setting them asks for autoscaling), then the new panel's limits, which
+    # also undo inversions; autoscaling takes over as soon as the next draw adds data.
+    ax.margins(*pristine.margins)
+    for axis, limits in zip(_axes_of(ax), pristine.limits):
+        getattr(ax, f"set_{axis.axis_name}lim")(*limits)
     ax.set_aspect("auto", adjustable="box")
     ax.set_prop_cycle(None)
     ax.relim()

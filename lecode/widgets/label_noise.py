@@ -47,7 +47,7 @@ from ..simulate import simulate
 from ._explorer import Control, Explorer
 from .phase import projection_basis
 
-__all__ = ["make_explorer", "compute", "draw", "fixed_point", "loss_floor", "network_runs", "n_per_class",
+__all__ = ["make_explorer", "compute", "draw", "style", "fixed_point", "loss_floor", "network_runs", "n_per_class",
            "CONTROLS", "SEED", "SIGMA", "T_END", "N_STEPS"]
 
 #: Seed of the explorer's LE-SDE simulation.
@@ -220,8 +220,6 @@ def draw(result, axes, params):
         ax_f.scatter(result["fixed"][:, 0], result["fixed"][:, 1], marker="x", s=60, color="black",
                      zorder=3)
     ax_f.set_aspect("equal", adjustable="datalim")
-    # the coordinates of the viewing plane are arbitrary: no ticks (also a faster update)
-    ax_f.set_axis_off()
     plane = "sum-zero plane" if K > 2 else "plane of u₁ and 1"
     ax_f.set_title(f"LE-SDE at t = {T_END:g} ({plane}): accuracy {result['acc_true']:.2f} (true), "
                    f"{result['acc_observed']:.2f} (labels)", fontsize=8)
@@ -266,4 +264,11 @@ def _thin_ticks(axes) -> None:
 def make_explorer() -> Explorer:
     """The chapter-7 explorer: p, K, α, β → LE-SDE features, margins, stored network runs."""
     return Explorer("Label noise: the LE-SDE and the network", CONTROLS, compute, draw,
-                    panels=[{}, {}, {}], panel_size=(4.0, 3.5))
+                    panels=[{}, {}, {}], panel_size=(4.0, 3.5), style=style)
+
+
+def style(ax, j: int) -> None:
+    """Fixed styling: the feature panel (0) has no axes, since the coordinates of its viewing
+    plane are arbitrary (no ticks is also a faster update)."""
+    if j == 0:
+        ax.set_axis_off()
