@@ -441,16 +441,20 @@ def _reset_axes(ax, pristine: _Pristine) -> bool:
     live figure updated in place renders the same pixels as one whose panels
     are new at every update.
     """
+    if ax.name not in ("rectilinear", "3d") or pristine.ticks is None:
+        return False
+    # per axis, per locator/formatter: (still the pristine object, with its pristine settings)
+    tickers = [[(now is then, now is then and _ticker_settings(now) == setting)
+                for now, then, setting in zip(_tickers(axis), pristine_tickers, settings)]
+               for axis, pristine_tickers, settings in zip(_axes_of(ax), pristine.tickers,
+                                                           pristine.settings)]
     customised = (
-        ax.name not in ("rectilinear", "3d")
-        or pristine.ticks is None
-        or _tick_state(ax) != pristine.ticks
+        _tick_state(ax) != pristine.ticks
         or _look(ax) != pristine.look
         # a styled locator or formatter edited in place cannot be restored (a default one can)
-        or any(now is then and not default and _ticker_settings(now) != setting
-               for axis, tickers, settings, defaults in zip(_axes_of(ax), pristine.tickers,
-                                                             pristine.settings, pristine.defaults)
-               for now, then, setting, default in zip(_tickers(axis), tickers, settings, defaults))
+        or any(same and not intact and not default
+               for states, defaults in zip(tickers, pristine.defaults)
+               for (same, intact), default in zip(states, defaults))
     )
     if customised:
         return False
@@ -470,15 +474,14 @@ def _reset_axes(ax, pristine: _Pristine) -> bool:
                                fontsize=size))
     # Setting the scale installs new default locators and formatters (also undoing in-place
     # edits such as ``locator_params``); then the styled ones go back.
-    for axis, scale, tickers, defaults, settings in zip(_axes_of(ax), pristine.scales, pristine.tickers,
-                                                        pristine.defaults, pristine.settings):
-        if axis.get_scale() == scale and all(now is then and _ticker_settings(now) == setting
-                                             for now, then, setting in zip(_tickers(axis), tickers, settings)):
+    for axis, scale, states, pristine_tickers, defaults in zip(
+            _axes_of(ax), pristine.scales, tickers, pristine.tickers, pristine.defaults):
+        if axis.get_scale() == scale and all(intact for _, intact in states):
             continue
         getattr(ax, f"set_{axis.axis_name}scale")(scale)
         setters = (axis.set_major_locator, axis.set_minor_locator, axis.set_major_formatter,
                    axis.set_minor_formatter)
-        for setter, ticker, default in zip(setters, tickers, defaults):
+        for setter, ticker, default in zip(setters, pristine_tickers, defaults):
             if not default:
                 setter(ticker)
     # Margins first (setting them asks for autoscaling), then the new panel's limits, which
