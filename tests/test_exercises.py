@@ -1,15 +1,18 @@
 """Tests of the answer-check framework (lecode/exercises/__init__.py).
 
-The checks of each chapter are tested in tests/test_exercises_chNN.py; the
-tests that run over every registered check are in tests/test_exercises_registry.py.
+The second half runs over every registered check of the book: the value its
+chapter's solution printed passes, so does its three-significant-figure
+rounding, every listed mistake fails with its own hint, garbage never raises,
+and the exercise states the precision. Chapter-specific checks are tested in
+tests/test_exercises_chNN.py.
 """
 
 import numpy as np
 import pytest
 
 from lecode import exercises
-from lecode.exercises import (CheckResult, check, choice, evaluate, exact, register, rel, sig,
-                              within)
+from lecode.exercises import (CheckResult, check, choice, evaluate, integer, register, rel,
+                              sig, within)
 
 #: Answers a learner may pass by accident; none of them may raise.
 GARBAGE = [
@@ -55,7 +58,7 @@ def toys():
         lambda: np.array([13.8046, 3.0802]))
     register("test-rel", precision=rel(0.05))(lambda: 2.0)
     register("test-abs", precision=within(0.1))(lambda: 1.0)
-    register("test-int", precision=exact(), mistakes={"half": (lambda t: t / 2, "count both signs")})(lambda: 84)
+    register("test-int", precision=integer(), mistakes={"half": (lambda t: t / 2, "count both signs")})(lambda: 84)
     register("test-choice", precision=choice(), options=("a-b", "a-c", "b-c"),
              mistakes={"largest": (lambda t: "b-c", "that is the largest ratio")})(lambda: "a-b")
     return ["test-scalar", "test-array", "test-rel", "test-abs", "test-int", "test-choice"]
@@ -96,7 +99,7 @@ def test_relative_absolute_and_exact_precisions(toys):
     assert check("test-int", 84).passed and check("test-int", np.int64(84)).passed
     assert check("test-int", 84.0).passed and not check("test-int", 84.5).passed
     assert rel(0.05).text == "within 5 %" and sig(3).text == "to three significant figures"
-    assert within(0.1).text == "within ±0.1" and exact().text.startswith("exactly")
+    assert within(0.1).text == "within ±0.1" and integer().text == "as an exact integer"
 
 
 def test_a_listed_mistake_is_named_with_its_own_hint(toys):
@@ -208,3 +211,152 @@ def test_specs_lists_the_chapters_checks_only(toys):
     assert labels == sorted(labels) and all(lbl[:2] == "ch" and lbl[2:4].isdigit() for lbl in labels)
     assert "test-scalar" not in labels
     assert all(c.label.startswith("ch02-") for c in exercises.specs(2))
+
+
+# --------------------------------------------------------------------------- every registered check
+
+import ast  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
+BOOK_CHECKS = [c.label for c in exercises.specs()]
+
+
+def _chapter_cells():
+    cells = {}
+    for path in sorted(CHAPTERS.glob("[0-9][0-9]_*.ipynb")):
+        cells[path.name[:2]] = json.loads(path.read_text())["cells"]
+    return cells
+
+
+CELLS = _chapter_cells()
+
+
+def _printed_answers() -> dict[str, str]:
+    """{label: the answer text} from the stored 'label: ANSWER is correct (...)' lines of the solutions."""
+    found = {}
+    for cells in CELLS.values():
+        for cell in cells:
+            for out in cell.get("outputs", []):
+                text = "".join(out.get("text", ""))
+                for m in re.finditer(r"^(ch\d\d-[\w-]+): (.+) is correct\b", text, flags=re.M):
+                    found[m.group(1)] = m.group(2)
+    return found
+
+
+PRINTED = _printed_answers()
+
+
+def _read_printed(text: str):
+    if text.startswith(("'", '"')):
+        return ast.literal_eval(text)
+    if text.startswith("["):
+        return np.array([float(x) for x in text.strip("[]").split(",")])
+    return float(text)
+
+
+def _three_figures(value):
+    if isinstance(value, str):
+        return value
+    arr = np.asarray(value, dtype=float)
+    return np.array([float(f"{x:.3g}") for x in arr.ravel()]).reshape(arr.shape)
+
+
+def _exercise_text(label: str) -> str:
+    """The Markdown of the exercise block ``label`` (from its directive to the closing fence)."""
+    chapter = label[2:4]
+    for cell in CELLS[chapter]:
+        src = "".join(cell["source"])
+        m = re.search(r"```\{exercise\}\n:label: " + re.escape(label) + r"\n(.*?)\n```", src, flags=re.S)
+        if m:
+            return m.group(1)
+    raise AssertionError(f"no exercise block {label} in chapter {chapter}")
+
+
+def test_the_book_has_checks():
+    assert len(BOOK_CHECKS) >= 28
+
+
+@pytest.mark.parametrize("label", BOOK_CHECKS)
+def test_the_solutions_printed_answer_and_its_rounding_pass(label):
+    assert label in PRINTED, f"no stored '{label}: ... is correct' line in the chapter (re-run the notebook)"
+    printed = _read_printed(PRINTED[label])
+    assert evaluate(label, printed).passed
+    assert evaluate(label, _three_figures(printed)).passed, f"{label}: three-figure rounding of {printed} rejected"
+    truth = exercises.expected(label)
+    assert evaluate(label, truth).passed and evaluate(label, _three_figures(truth)).passed
+
+
+@pytest.mark.parametrize("label", BOOK_CHECKS)
+def test_each_listed_mistake_fails_with_its_own_hint(label):
+    c = exercises.spec(label)
+    assert len(c.mistakes) >= 2, f"{label} lists fewer than two common mistakes"
+    hints = [m.hint for m in c.mistakes.values()]
+    assert len(set(hints)) == len(hints)
+    for name, value in c.mistake_values().items():
+        for given in (value, _three_figures(value)):
+            r = evaluate(label, given)
+            assert not r.passed, f"{label}: mistake {name} ({value}) is accepted"
+            assert r.mistake == name and c.mistakes[name].hint in r.message, (label, name, r.message)
+
+
+@pytest.mark.parametrize("label", BOOK_CHECKS)
+def test_garbage_never_raises_for_a_book_check(label):
+    for garbage in GARBAGE:
+        r = evaluate(label, garbage)
+        assert isinstance(r, CheckResult) and r.passed is False and r.message.startswith(label)
+
+
+@pytest.mark.parametrize("label", BOOK_CHECKS)
+def test_a_generic_wrong_answer_gets_the_generic_hint(label):
+    c = exercises.spec(label)
+    if c.precision.kind == "choice":
+        return
+    wrong = np.asarray(c.expected(), dtype=float) * 1.37 + 0.29
+    r = evaluate(label, wrong)
+    assert not r.passed and r.mistake is None and c.precision.text in r.message
+
+
+@pytest.mark.parametrize("label", BOOK_CHECKS)
+def test_the_exercise_states_the_precision_and_names_the_check(label):
+    c = exercises.spec(label)
+    assert c.exercise and c.exercise.startswith(label[:5])
+    text = " ".join(_exercise_text(c.exercise).split())
+    assert label in text
+    if c.precision.kind == "choice":
+        assert all(f'"{o}"' in text or f"`{o}`" in text for o in c.options)
+    else:
+        assert c.precision.text in text, f"exercise {c.exercise} does not say '{c.precision.text}'"
+
+
+def test_every_exercise_has_a_check_or_says_why_not():
+    checked = {c.exercise for c in exercises.specs()}
+    for chapter, cells in CELLS.items():
+        for cell in cells:
+            src = "".join(cell["source"])
+            for m in re.finditer(r"```\{exercise\}\n:label: (ch\d\d-ex-[\w-]+)\n(.*?)\n```", src, flags=re.S):
+                assert m.group(1) in checked or "No automatic check" in m.group(2), (
+                    f"exercise {m.group(1)} has no answer check and does not say why")
+
+
+def _labels_used_in_notebooks() -> dict[str, set[str]]:
+    used: dict[str, set[str]] = {}
+    for chapter, cells in CELLS.items():
+        source = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+        used[chapter] = set(re.findall(r"""check\(\s*["'](ch\d\d-[\w-]+)["']""", source))
+    return used
+
+
+def test_notebooks_check_answers_against_registered_labels_of_their_own_chapter():
+    registered = set(exercises.labels())
+    for chapter, used in _labels_used_in_notebooks().items():
+        assert used <= registered, f"chapter {chapter} checks unregistered labels {used - registered}"
+        assert all(label.startswith(f"ch{chapter}-") for label in used)
+
+
+def test_every_registered_check_is_used_by_its_chapter():
+    used = set().union(*_labels_used_in_notebooks().values())
+    unused = [lbl for lbl in BOOK_CHECKS if lbl not in used]
+    assert not unused, f"answer checks no chapter uses: {unused}"

@@ -41,7 +41,7 @@ with :mod:`lecode` (never a stored literal)::
         return sgd_noise_sigma(...)
 
 * ``precision`` -- one of :func:`sig` (significant figures), :func:`rel`
-  (relative tolerance), :func:`within` (absolute tolerance), :func:`exact`
+  (relative tolerance), :func:`within` (absolute tolerance), :func:`integer`
   (integers), :func:`choice` (a string among a few). Its ``text``
   ("to three significant figures", "within 5 %") is what the exercise states.
   An answer passes when it is within the precision of the expected value.
@@ -69,7 +69,7 @@ import numpy as np
 
 __all__ = [
     "check", "evaluate", "register", "labels", "expected", "spec", "specs",
-    "CheckResult", "Check", "Precision", "Mistake", "format_answer", "sig", "rel", "within", "exact", "choice",
+    "CheckResult", "Check", "Precision", "Mistake", "format_answer", "sig", "rel", "within", "integer", "choice",
 ]
 
 _REGISTRY: dict[str, "Check"] = {}
@@ -124,7 +124,7 @@ class CheckResult:
 class Precision:
     """How close an answer must be: ``kind`` in {"sig", "rel", "abs", "exact", "choice"}.
 
-    Build one with :func:`sig`, :func:`rel`, :func:`within`, :func:`exact` or
+    Build one with :func:`sig`, :func:`rel`, :func:`within`, :func:`integer` or
     :func:`choice`; ``text`` is the phrase the exercise states.
     """
 
@@ -186,14 +186,14 @@ def within(tolerance: float) -> Precision:
     return Precision("abs", tolerance, f"within ±{tolerance:g}")
 
 
-def exact() -> Precision:
+def integer() -> Precision:
     """Precision: an exact integer (a count or a dimension)."""
-    return Precision("exact", 0.0, "exactly (an integer)")
+    return Precision("exact", 0.0, "as an exact integer")
 
 
 def choice() -> Precision:
     """Precision: one string among a few (e.g. a pair of classes ``"0-1"``)."""
-    return Precision("choice", 0.0, "exactly (one of the named options)")
+    return Precision("choice", 0.0, "as one of the named options")
 
 
 # --------------------------------------------------------------------------- registry
@@ -220,6 +220,7 @@ class Check:
     options: tuple[str, ...] = ()
     normalise: Callable[[Any], str | None] | None = None
     _cache: Any = field(default=None, repr=False)
+    _mistake_cache: dict | None = field(default=None, repr=False)
 
     def expected(self) -> Any:
         """The expected answer (computed once, then copied)."""
@@ -238,8 +239,15 @@ class Check:
         return value
 
     def mistake_values(self) -> dict[str, Any]:
-        """``{name: answer}`` of every listed mistake (tests, instructor guide)."""
-        return {name: m.value(self.expected()) for name, m in self.mistakes.items()}
+        """``{name: answer}`` of every listed mistake (computed once; tests, instructor guide)."""
+        if self._mistake_cache is None:
+            truth = self.expected()
+            values = {}
+            for name, m in self.mistakes.items():
+                value = m.value(truth)
+                values[name] = value if self.precision.kind == "choice" else np.asarray(value, dtype=float)
+            self._mistake_cache = values
+        return dict(self._mistake_cache)
 
 
 def register(label: str, *, precision: Precision | None = None, mistakes: dict | None = None,
@@ -253,7 +261,7 @@ def register(label: str, *, precision: Precision | None = None, mistakes: dict |
     label : str
         Chapter-prefixed label, unique in the book.
     precision : Precision, optional
-        :func:`sig`, :func:`rel`, :func:`within`, :func:`exact` or :func:`choice`.
+        :func:`sig`, :func:`rel`, :func:`within`, :func:`integer` or :func:`choice`.
         Default: ``rel(rtol)`` if ``rtol`` is given, ``within(atol)`` if ``atol``
         is given, else ``sig(3)``.
     mistakes : dict, optional
@@ -274,7 +282,7 @@ def register(label: str, *, precision: Precision | None = None, mistakes: dict |
     if precision is None:
         precision = rel(rtol) if rtol else within(atol) if atol else sig(3)
     if not isinstance(precision, Precision):
-        raise TypeError(f"precision must be a Precision (sig, rel, within, exact, choice), got {precision!r}")
+        raise TypeError(f"precision must be a Precision (sig, rel, within, integer, choice), got {precision!r}")
     parsed = {}
     for name, entry in (mistakes or {}).items():
         if not (isinstance(entry, tuple) and len(entry) == 2 and callable(entry[0])
@@ -437,8 +445,9 @@ def evaluate(label: str, answer: Any) -> CheckResult:
             shown = repr(given)
             if given == truth:
                 return CheckResult(label, True, f"{label}: {shown} is correct.")
-            for name, m in c.mistakes.items():
-                if given == m.value(truth):
+            for name, value in c.mistake_values().items():
+                m = c.mistakes[name]
+                if given == value:
                     return CheckResult(label, False, f"{label}: {shown} is not right yet — {m.hint}", name)
             if c.options and given not in c.options:
                 opts = ", ".join(repr(o) for o in c.options)
@@ -449,8 +458,8 @@ def evaluate(label: str, answer: Any) -> CheckResult:
             shown = format_answer(arr)
             if prec.accepts(arr, truth_arr):
                 return CheckResult(label, True, f"{label}: {shown} is correct ({prec.text}).")
-            for name, m in c.mistakes.items():
-                value = np.asarray(m.value(truth), dtype=float)
+            for name, value in c.mistake_values().items():
+                m = c.mistakes[name]
                 if value.shape == truth_arr.shape and prec.accepts(arr, value):
                     return CheckResult(label, False, f"{label}: {shown} is not right yet — {m.hint}", name)
     except _Malformed as err:
