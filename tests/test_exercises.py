@@ -360,3 +360,22 @@ def test_every_registered_check_is_used_by_its_chapter():
     used = set().union(*_labels_used_in_notebooks().values())
     unused = [lbl for lbl in BOOK_CHECKS if lbl not in used]
     assert not unused, f"answer checks no chapter uses: {unused}"
+
+
+def test_problem_set_checks_are_listed_separately():
+    register("ps9-toy", precision=sig(3))(lambda: 1.0)
+    assert [c.label for c in exercises.specs(problem_set=9)] == ["ps9-toy"]
+    assert all(not c.label.startswith("ps") for c in exercises.specs())
+
+
+def test_mistakes_table_lists_every_mistake_of_every_check_once():
+    table = exercises.mistakes_table()
+    lines = table.strip().splitlines()
+    assert lines[0].startswith("| check | exercise | precision | mistake |")
+    assert len(lines) == 2 + sum(max(1, len(c.mistakes)) for c in exercises.specs())
+    for c in exercises.specs():
+        assert f"| `{c.label}` | {{ref}}`{c.exercise}` |" in table
+        for name in c.mistakes:
+            assert f"`{name}`" in table
+    assert all(line.count(" | ") == 5 for line in lines[2:])     # pipes inside hints are escaped
+    assert "{ref}" not in exercises.mistakes_table(5, links=False)

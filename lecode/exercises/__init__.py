@@ -31,7 +31,8 @@ The machine-readable result (for the grader, ``lecode.grade``)
 
 Registering a check
 -------------------
-Each chapter registers its checks in a submodule named ``chNN`` with
+Each chapter registers its checks in a submodule named ``chNN`` (each problem
+set in ``psN``; both are imported on first use) with
 :func:`register`, decorating a function that *computes* the expected answer
 with :mod:`lecode` (never a stored literal)::
 
@@ -69,7 +70,7 @@ import numpy as np
 
 __all__ = [
     "check", "evaluate", "register", "labels", "expected", "spec", "specs",
-    "CheckResult", "Check", "Precision", "Mistake", "format_answer", "sig", "rel", "within", "integer", "choice",
+    "CheckResult", "Check", "Precision", "Mistake", "format_answer", "mistakes_table", "sig", "rel", "within", "integer", "choice",
 ]
 
 _REGISTRY: dict[str, "Check"] = {}
@@ -304,7 +305,7 @@ def _load_all() -> None:
     if _LOADED:
         return
     for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("ch"):
+        if info.name.startswith(("ch", "ps")):      # chapters (chNN) and problem sets (psN)
             importlib.import_module(f"{__name__}.{info.name}")
     _LOADED = True
 
@@ -323,9 +324,16 @@ def spec(label: str) -> Check:
     return _REGISTRY[label]
 
 
-def specs(chapter: int | None = None) -> list[Check]:
-    """Every registered :class:`Check` of the book's chapters (of one ``chapter``), by label."""
+def specs(chapter: int | None = None, *, problem_set: int | None = None) -> list[Check]:
+    """Registered :class:`Check` objects, by label.
+
+    By default those of the chapters' exercises (labels ``chNN-...``), or of one
+    ``chapter``; with ``problem_set=N`` those of problem set N (labels ``psN-...``).
+    """
     _load_all()
+    if problem_set is not None:
+        prefix = f"ps{int(problem_set)}-"
+        return [_REGISTRY[lbl] for lbl in sorted(_REGISTRY) if lbl.startswith(prefix)]
     prefix = "ch" if chapter is None else f"ch{int(chapter):02d}-"
     return [_REGISTRY[lbl] for lbl in sorted(_REGISTRY)
             if lbl.startswith(prefix) and lbl[2:4].isdigit()]
@@ -334,6 +342,35 @@ def specs(chapter: int | None = None) -> list[Check]:
 def expected(label: str) -> Any:
     """The expected answer of exercise ``label`` (instructors; tests)."""
     return spec(label).expected()
+
+
+def _cell(text: str) -> str:
+    """Text safe inside one cell of a Markdown table (pipes escaped, one line)."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def mistakes_table(chapter: int | None = None, *, problem_set: int | None = None,
+                   links: bool = True) -> str:
+    """A Markdown table of the checks and the common mistakes they recognise (instructor guide).
+
+    One row per listed mistake: the check's label, the exercise it belongs to
+    (as a MyST ``{ref}`` link if ``links``), the precision asked, the mistake's
+    name, the answer it produces and the hint the learner gets. Generated from
+    the registry (:func:`specs`), so the guide cannot drift from the checks.
+    """
+    rows = ["| check | exercise | precision | mistake | its answer | hint given |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for c in specs(chapter, problem_set=problem_set):
+        exercise = (f"{{ref}}`{c.exercise}`" if links else c.exercise) if c.exercise else ""
+        first = True
+        for name, value in c.mistake_values().items():
+            shown = repr(value) if c.precision.kind == "choice" else format_answer(value)
+            head = (f"`{c.label}`", exercise, _cell(c.precision.text)) if first else ("", "", "")
+            rows.append("| " + " | ".join([*head, f"`{name}`", _cell(shown), _cell(c.mistakes[name].hint)]) + " |")
+            first = False
+        if first:
+            rows.append(f"| `{c.label}` | {exercise} | {_cell(c.precision.text)} | | | |")
+    return "\n".join(rows) + "\n"
 
 
 # --------------------------------------------------------------------------- reading answers
