@@ -5,14 +5,12 @@ A learner calls, at the end of a solution::
     result = lecode.exercises.check("ch02-sigma", sigma)
 
 which prints one friendly line (for a right answer ``ch02-sigma: 0.14434 is
-correct (to three significant figures).``; a wrong one ``ch02-sigma: 0.020833 is not right yet — ...``,
-naming the mistake it recognises)
-and returns a :class:`CheckResult`. It never raises because of the answer:
+correct (to three significant figures).``; for a wrong one ``ch02-sigma:
+0.020833 is not right yet — ...``, naming the mistake it recognises) and returns a :class:`CheckResult`. It never raises because of the answer:
 ``None``, strings, dicts, lists of strings, ragged lists, NaN, infinities and
 arrays of the wrong shape all get a message and ``passed=False``.
 
-The machine-readable result (for the grader, ``lecode.grade``)
---------------------------------------------------------------
+**The machine-readable result** (for the grader, ``lecode.grade``).
 :class:`CheckResult` is a frozen dataclass with
 
 * ``label`` (str) -- the check's label, e.g. ``"ch02-sigma"``;
@@ -29,8 +27,7 @@ The machine-readable result (for the grader, ``lecode.grade``)
 (its message has been printed already); use ``result.passed`` or
 ``print(result)``.
 
-Registering a check
--------------------
+**Registering a check.**
 Each chapter registers its checks in a submodule named ``chNN`` (each problem
 set in ``psN``; both are imported on first use) with
 :func:`register`, decorating a function that *computes* the expected answer
