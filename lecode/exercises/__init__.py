@@ -31,7 +31,7 @@ arrays of the wrong shape all get a message and ``passed=False``.
 Each chapter registers its checks in a submodule named ``chNN`` (each problem
 set in ``psN``; both are imported on first use) with
 :func:`register`, decorating a function that *computes* the expected answer
-with :mod:`lecode` (never a stored literal)::
+with ``lecode`` (never a stored literal)::
 
     @register("ch02-sigma", exercise="ch02-ex-sigma", precision=sig(3),
               mistakes={"variance": (lambda t: t ** 2, "that is sigma squared ...")})
@@ -506,7 +506,7 @@ def check(label: str, answer: Any) -> CheckResult:
     """Check ``answer`` to exercise ``label``: print the verdict and return a :class:`CheckResult`.
 
     The answer passes when it is within the exercise's stated precision of the
-    expected value (computed by :mod:`lecode`); a recognised common mistake is
+    expected value (computed by ``lecode``); a recognised common mistake is
     named in the message. Malformed answers (None, text, dicts, wrong shape,
     NaN, ...) get a message, never an exception. ``check(...).passed`` is the
     verdict as a boolean.
