@@ -52,3 +52,12 @@ def test_the_guide_has_an_eight_lecture_plan_and_the_commands():
     assert "python -m lecode.grade problem_sets/part1.ipynb submissions/*.ipynb --csv scores.csv" in GUIDE
     for part in range(1, 5):
         assert f"PS{part}" in plan, f"problem set {part} is not in the module plan"
+
+
+def test_every_problem_of_every_set_is_listed_and_practises_an_objective():
+    table = GUIDE[GUIDE.index("### The problem sets"):GUIDE.index("## Chapter by chapter")]
+    chapters = GUIDE[GUIDE.index("## Chapter by chapter"):GUIDE.index("## A four-week module")]
+    for part in range(1, 5):
+        assert f"| PS{part} `problem_sets/part{part}.ipynb` |" in table
+        for problem in range(1, 5):
+            assert f"PS{part}.{problem}" in chapters, f"PS{part}.{problem} practises no listed objective"
