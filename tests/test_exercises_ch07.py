@@ -21,3 +21,9 @@ def test_critical_answer():
 def test_rate_answer():
     assert exercises.check("ch07-rate", 0.5 * 0.2 * 0.8 / 2).correct
     assert not exercises.check("ch07-rate", 0.5 * 0.2 * 0.8).correct         # forgot the 1/(K-1)
+
+
+def test_below_chance_answer():
+    K, p = 3, 0.8
+    assert exercises.check("ch07-below-chance", [p / (K - 1), (K - 1) / K]).passed
+    assert exercises.check("ch07-below-chance", [1 - p, (K - 1) / K]).mistake == "true-class-share"

@@ -30,4 +30,12 @@ def test_values_match_closed_forms():
     lam, mu, h = 1.0, 0.5, 0.1
     closed = np.exp(2 * lam + mu ** 2) - (1 + (2 * lam + mu ** 2) * h + lam ** 2 * h ** 2) ** 10
     assert expected("ch08-weak-gbm") == pytest.approx(closed, rel=1e-10)
-    assert expected("ch08-milstein-order") == pytest.approx(1.0, abs=0.1)  # Milstein: strong order 1
+    assert expected("ch08-milstein-order") == 1.0                        # Milstein: strong order 1
+
+
+def test_the_measured_milstein_order_lies_within_the_stated_tolerance():
+    from lecode.exercises import ch08
+
+    measured = ch08.milstein_strong_order()
+    assert measured != 1.0 and check("ch08-milstein-order", measured).passed
+    assert check("ch08-milstein-order", 0.5).mistake == "euler-maruyama"
