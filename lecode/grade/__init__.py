@@ -9,6 +9,10 @@
   which problem, and which variable of the notebook holds each answer.
 """
 
+from ._grader import Score, answer_key_access, grade, parse_answers, write_csv
+from ._problems import PROBLEM_SETS, Answer, Problem, ProblemSet, problem_set
 from ._student import CheckCall, Solution, find_solutions, strip_solutions
 
-__all__ = ["strip_solutions", "find_solutions", "Solution", "CheckCall"]
+__all__ = ["strip_solutions", "find_solutions", "Solution", "CheckCall",
+           "grade", "Score", "write_csv", "parse_answers", "answer_key_access",
+           "Problem", "ProblemSet", "Answer", "problem_set", "PROBLEM_SETS"]
