@@ -1,14 +1,16 @@
 # Two commands set everything up from a fresh clone:
 #   make book   -> virtual environment, install, build the website into _build/html
 #   make test   -> the same environment, build, unit tests, notebook tests (nbval)
-# Other targets: make lab (JupyterLab on chapters/), make bench, make clean.
+# Other targets: make lab (JupyterLab on chapters/), make bench, make clean,
+#   make student -> _build/student/{notebooks,html,pdf}: the edition without solutions
+#                   (tools/build_student.py; the website is built without executing anything).
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: book test unit nbval lab bench notebooks clean
+.PHONY: book test unit nbval lab bench notebooks student clean
 
 # The book's matrices are small: one BLAS thread per process is faster than
 # several fighting over two cores (and makes timings steadier).
@@ -31,13 +33,17 @@ unit: $(STAMP)
 
 nbval: $(STAMP)
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-cell-timeout=600 \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters
+		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters problem_sets
 
 # The site tests in tests/ read the built book, so the build comes first.
 test: book
 	LECODE_REQUIRE_SITE=1 MPLBACKEND=Agg $(PY) -m pytest tests
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-cell-timeout=600 \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters
+		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters problem_sets
+
+student: $(STAMP)
+	$(PY) tools/build_student.py
+	@echo "Student notebooks, site and problem-set PDFs are in _build/student/"
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab chapters
