@@ -7,7 +7,8 @@ The public API is small (see the book's API page):
 - modules :mod:`lecode.exact` (closed forms, estimators), :mod:`lecode.metrics`
   (loss, separability, neural collapse), :mod:`lecode.data` (GeoMNIST, digits,
   CIFAR-10 from disk), :mod:`lecode.nets` (numpy MLP, NTK, impacts),
-  :mod:`lecode.lazy` (lazy training), :mod:`lecode.experiments` (stored network
+  :mod:`lecode.lazy` (lazy training), :mod:`lecode.sde` (Brownian paths, Itô sums,
+  Euler–Maruyama for scalar SDEs), :mod:`lecode.experiments` (stored network
   experiments), :mod:`lecode.plots`, :mod:`lecode.widgets` (explorers) and
   :mod:`lecode.exercises` (answer checks).
 
@@ -17,7 +18,7 @@ modules stay importable as ``from lecode.sweep import SweepResult``.
 
 __version__ = "0.1.0"
 
-from . import data, exact, lazy, metrics, nets, plots
+from . import data, exact, lazy, metrics, nets, plots, sde
 from ._validate import NonFiniteError
 from .model import LEModel
 from .simulate import Trajectory, sgd_noise_sigma, simulate
@@ -25,5 +26,5 @@ from .sweep import sweep
 
 __all__ = [
     "LEModel", "simulate", "Trajectory", "sgd_noise_sigma", "sweep", "NonFiniteError",
-    "data", "exact", "lazy", "metrics", "nets", "plots",
+    "data", "exact", "lazy", "metrics", "nets", "plots", "sde",
 ]
