@@ -25,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from ._validate import as_generator, check_array, check_int, check_real
+from .limits import check_bytes
 
 __all__ = [
     "GEOMNIST_CLASSES",
@@ -158,6 +159,10 @@ def geomnist(n_per_class: int, *, seed=None, size: int = 32,
         raise TypeError(f"blur must be a pair of numbers (low, high), got {blur!r}") from None
     if not (0.0 < lo <= hi <= 3.0):
         raise ValueError(f"blur must satisfy 0 < blur[0] <= blur[1] <= 3, got {blur!r}")
+    # about ten (N, size, size) float arrays live at once (grid, coverage, blur, image)
+    check_bytes(f"n_per_class={n}", 10 * 3 * n * size * size * 8,
+                f"{3 * n} images of {size} x {size} pixels",
+                "generate fewer images per call (e.g. in batches with different seeds)")
     rng = as_generator(seed)
 
     N = 3 * n

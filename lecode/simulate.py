@@ -33,6 +33,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ._validate import NonFiniteError, as_generator, check_array, check_choice, check_int, check_real
+from .limits import check_bytes, check_steps
 from .model import LEModel, _Kernel, _gradients, _gradients_flat, _vertex_matrix
 
 __all__ = ["simulate", "Trajectory", "sgd_noise_sigma", "euler_rate", "METHODS", "X0_SCALE"]
@@ -282,6 +283,7 @@ def simulate(model: LEModel, t_end: float, *, dt: float | None = None, method: s
     if not isinstance(centre, (bool, np.bool_)):
         raise TypeError(f"centre must be True or False, got {centre!r}")
     interval = t_end / (n_saves - 1)
+    _check_memory(model, method, n_trials, n_saves, x0)
 
     if method == "sgd":
         if lr is None:
@@ -295,6 +297,8 @@ def simulate(model: LEModel, t_end: float, *, dt: float | None = None, method: s
         if lr > interval * (1 + 1e-12):
             raise ValueError(f"lr must be <= t_end/(n_saves-1) = {interval:.6g} so that every "
                              f"save interval holds at least one SGD step; got lr={lr}")
+        check_steps("lr", t_end / lr, f"feature-SGD to t_end={t_end:g} with lr={lr:g}",
+                    "use a larger lr or a shorter t_end")
         save_steps = [int(round(s * t_end / (lr * (n_saves - 1)))) for s in range(n_saves)]
     else:
         if lr is not None:
@@ -303,6 +307,8 @@ def simulate(model: LEModel, t_end: float, *, dt: float | None = None, method: s
         if dt is None:
             raise TypeError(f"method={method!r} needs the time step dt (a number > 0)")
         dt = check_real("dt", dt, minimum=0.0, strict_min=True)
+        check_steps("dt", t_end / dt, f"Euler-Maruyama to t_end={t_end:g} with dt={dt:g}",
+                    "use a larger dt or a shorter t_end")
         per = max(1, math.ceil(interval / dt * (1 - 1e-12)))
         dt = interval / per
         save_steps = [s * per for s in range(n_saves)]
@@ -384,6 +390,27 @@ def sgd_noise_sigma(model: LEModel, lr: float, x=None, t: float = 0.0) -> float:
 # --------------------------------------------------------------------------
 # internals
 # --------------------------------------------------------------------------
+
+def _check_memory(model: LEModel, method: str, n_trials: int, n_saves: int, x0) -> None:
+    """Refuse a simulation whose arrays would exceed lecode.limits' max_bytes."""
+    K, n, p = model.n_classes, model.n_per_class, model.dim
+    m = n
+    deterministic = method == "ode" or (method == "sde" and not model.is_stochastic)
+    try:
+        one_slot = x0 is not None and np.ndim(x0) >= 3 and np.shape(x0)[-2] == 1
+    except Exception:                       # noqa: BLE001 - x0 is validated later
+        one_slot = False
+    if deterministic and one_slot:
+        m = 1 if model.gradient == "identity" else min(n, K)   # one slot per class (or label)
+    state = n_trials * K * m * p * 8
+    need = state * (n_saves + 4)                # saved states + state, drift and noise buffers
+    if not deterministic or m == n:
+        need = max(need, n_trials * K * n * p * 8 * (n_saves + 4))
+    check_bytes(f"n_trials={n_trials}, n_saves={n_saves}",
+                need, f"the features (n_trials x n_saves x K x n x p = {n_trials} x {n_saves} x "
+                      f"{K} x {n} x {p} floats) and the working state",
+                "use fewer trials, fewer saves or a smaller model")
+
 
 def _initial_state(x0, model: LEModel, n_trials: int, rng) -> np.ndarray:
     """x0 as an array (n_trials, K, m, p) with m = n or 1."""
