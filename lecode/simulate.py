@@ -367,7 +367,10 @@ def sgd_noise_sigma(model: LEModel, lr: float, x=None, t: float = 0.0) -> float:
     t : float
         Time at which to evaluate the impacts.
     """
+    if not isinstance(model, LEModel):
+        raise TypeError(f"model must be a lecode.LEModel, got {type(model).__name__}")
     lr = check_real("lr", lr, minimum=0.0, strict_min=True)
+    t = check_real("t", t)
     K, n, p = model.n_classes, model.n_per_class, model.dim
     x = np.zeros((K, n, p)) if x is None else check_array("x", x, shape=(K, n, p))
     g = _gradients(model, x, model.labels)                      # (K, n, p)

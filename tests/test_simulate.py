@@ -538,3 +538,11 @@ def test_euler_rate_validation():
     with pytest.raises(ValueError, match="t must be finite"):
         euler_rate(m, t=float("nan"))
     assert euler_rate(LEModel(3, 2, alpha=1.0, beta=0.0, gradient="identity")) == 0.0
+
+
+def test_sgd_noise_sigma_validates_model_and_t():
+    with pytest.raises(TypeError, match="model must be a lecode.LEModel"):
+        sgd_noise_sigma("m", lr=0.1)
+    m = LEModel(3, 2, alpha=1.0, beta=0.5)
+    with pytest.raises(ValueError, match="t must be finite"):
+        sgd_noise_sigma(m, lr=0.1, t=float("nan"))
