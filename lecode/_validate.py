@@ -110,7 +110,11 @@ def check_array(name: str, value: Any, *, ndim: int | None = None,
 
 def check_choice(name: str, value: Any, choices) -> Any:
     """``value`` must be one of ``choices``."""
-    if value not in choices:
+    try:
+        ok = isinstance(value, (str, bytes, int, float, bool, type(None), tuple)) and value in choices
+    except TypeError:                                   # e.g. an unhashable value
+        ok = False
+    if not ok:
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
     return value

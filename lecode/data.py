@@ -150,6 +150,7 @@ def geomnist(n_per_class: int, *, seed=None, size: int = 32,
     """
     n = check_int("n_per_class", n_per_class, minimum=1)
     size = check_int("size", size, minimum=16, maximum=128)
+    flatten = _check_flag("flatten", flatten)
     jit = check_real("scale_jitter", scale_jitter, minimum=0.0, maximum=0.3)
     max_angle = check_real("max_angle", max_angle, minimum=0.0, maximum=360.0,
                            strict_max=True)
@@ -183,6 +184,12 @@ def geomnist(n_per_class: int, *, seed=None, size: int = 32,
     if flatten:
         X = X.reshape(N, -1)
     return X, y
+
+
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
 
 
 # --------------------------------------------------------------------------
@@ -506,8 +513,10 @@ def cifar10(path, classes: Sequence = (0, 1, 2), *, n_per_class: int | None = No
     y : ndarray (N,), int64 in {0, ..., K-1}
     """
     cls = _check_classes(classes, 10, CIFAR10_CLASSES)
-    if split not in ("train", "test"):
+    if not isinstance(split, str) or split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+    grayscale = _check_flag("grayscale", grayscale)
+    flatten = _check_flag("flatten", flatten)
     if n_per_class is not None:
         n_per_class = check_int("n_per_class", n_per_class, minimum=1)
     rng = as_generator(seed)
@@ -582,9 +591,14 @@ def corrupt_labels(y, p: float, *, seed=None, n_classes: int | None = None) -> n
     """
     y, K = _check_labels(y, n_classes)
     p = check_real("p", p, minimum=0.0, maximum=1.0)
+    check_bytes(f"n_classes={K}", 16 * K, "the list of other classes of each class",
+                "n_classes should be the number of classes, not more")
     rng = as_generator(seed)
     out = y.copy()
+    present = set(np.unique(y).tolist())
     for k in range(K):
+        if k not in present:        # no samples: no corruption, no random numbers drawn
+            continue
         idx = np.flatnonzero(y == k)
         m = int(round(p * len(idx)))
         if m == 0:

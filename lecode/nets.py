@@ -70,14 +70,15 @@ def softmax(Z: np.ndarray) -> np.ndarray:
     return E / E.sum(axis=-1, keepdims=True)
 
 
-def _check_class_labels(name: str, y, n: int, K: int) -> np.ndarray:
+def _check_class_labels(name: str, y, n: int, K: int, rows: str = "X") -> np.ndarray:
     """Integer labels of shape (n,) in 0..K-1."""
     try:
         y = np.asarray(y)
     except (TypeError, ValueError) as exc:                  # pragma: no cover - ragged input
         raise TypeError(f"{name} must be an array of integer labels ({exc})") from None
     if y.ndim != 1 or len(y) != n:
-        raise ValueError(f"{name} must have shape ({n},) (one label per row), got {y.shape}")
+        raise ValueError(f"{name} must have shape ({n},) (one label per row of {rows}), "
+                         f"got {y.shape}")
     if y.dtype.kind not in "iu" and not (y.size == 0 and y.dtype.kind == "f"):
         raise TypeError(f"{name} must hold integer labels, got dtype {y.dtype}")
     y = y.astype(np.int64)
@@ -95,7 +96,7 @@ def cross_entropy(Z, y) -> np.ndarray:
     Z = check_array("Z", Z)
     if Z.ndim != 2 or Z.shape[1] < 1:
         raise ValueError(f"Z must have shape (N, K) with K >= 1, got {Z.shape}")
-    y = _check_class_labels("y", y, len(Z), Z.shape[1])
+    y = _check_class_labels("y", y, len(Z), Z.shape[1], rows="Z")
     m = Z.max(axis=-1) if len(Z) else np.zeros(0)
     lse = m + np.log(np.exp(Z - m[:, None]).sum(axis=-1))
     return lse - Z[np.arange(len(Z)), y]
@@ -229,8 +230,8 @@ class MLP:
                              f"got shape {X.shape}")
         return X
 
-    def _labels(self, y, n: int, name: str = "y") -> np.ndarray:
-        return _check_class_labels(name, y, n, self.n_classes)
+    def _labels(self, y, n: int, name: str = "y", rows: str = "X") -> np.ndarray:
+        return _check_class_labels(name, y, n, self.n_classes, rows)
 
     def _nonempty(self, X, name: str = "X") -> np.ndarray:
         X = self._inputs(X, name)
@@ -601,7 +602,10 @@ def class_average(matrix, labels, *, n_classes: int | None = None,
     N = E.shape[0]
     if E.shape != (N, N):
         raise ValueError(f"matrix must be square (N, N), got shape {E.shape}")
-    y = np.asarray(labels)
+    try:
+        y = np.asarray(labels)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"labels must be an array of integer classes ({exc})") from None
     if y.shape != (N,):
         raise ValueError(f"labels must have shape ({N},), one per row of matrix, got {y.shape}")
     if y.dtype.kind not in "iu":
@@ -684,12 +688,17 @@ def one_step_impact(net: MLP, x, y: int, X_probe, *, lr: float, return_delta: bo
     Xp = net._inputs(X_probe, "X_probe")
     before = net.logits(Xp)
     new = net.copy()
-    new._step(x, np.array([y]), lr)
-    delta = new.logits(Xp) - before
+    with np.errstate(all="ignore"):
+        new._step(x, np.array([y]), lr)
+        delta = new.logits(Xp) - before
     gg = float(g @ g)
     if gg == 0.0:
         raise ValueError("the loss gradient at (x, y) is zero; the impact is undefined")
-    S = -(delta @ g) / (lr * gg)
+    with np.errstate(all="ignore"):
+        S = -(delta @ g) / (lr * gg)
+    if not (np.all(np.isfinite(S)) and np.all(np.isfinite(delta))):
+        raise NonFiniteError(f"the SGD step of size lr={lr:g} made the logits non-finite; "
+                             f"use a smaller lr (the impact is a first-order quantity)")
     return (S, delta) if return_delta else S
 
 
@@ -851,7 +860,7 @@ def train(net, X, y, *, lr: float, steps: int, batch_size: int = 1, X_val=None, 
         raise ValueError("X_val and y_val must be given together")
     if X_val is not None:
         X_val = net._inputs(X_val, "X_val")
-        y_val = net._labels(y_val, len(X_val), "y_val")
+        y_val = net._labels(y_val, len(X_val), "y_val", "X_val")
     record_at = (np.unique(np.linspace(0, steps, 51).round().astype(np.int64))
                  if record_at is None else _steps_array("record_at", record_at, steps))
     impact_at = (np.zeros(0, np.int64) if impact_at is None
@@ -869,7 +878,7 @@ def train(net, X, y, *, lr: float, steps: int, batch_size: int = 1, X_val=None, 
         raise ValueError("X must hold at least one training sample, got 0")
     # the records: drawn indices and logits at every step, probe logits at every record
     n_rec = len(record_at)
-    check_bytes(f"steps={steps}, batch_size={B}",
+    check_bytes(f"steps={steps}, batch_size={B}, probe_per_class={m_probe}",
                 8 * (steps * B * (K + 1) + n_rec * K * (m_probe * K + 4)),
                 "the records of the drawn samples' logits (steps x batch_size x K) and of the "
                 "probes", "train for fewer steps, or with a smaller batch or fewer probes")
@@ -896,15 +905,25 @@ def train(net, X, y, *, lr: float, steps: int, batch_size: int = 1, X_val=None, 
     rec_set = {int(s): r for r, s in enumerate(record_at)}
     imp_set = {int(s): c for c, s in enumerate(impact_at)}
 
+    def diverged(m):
+        return NonFiniteError(f"training diverged (non-finite logits or parameters) by step {m} "
+                              f"of {steps}; lower lr (got {lr:g})")
+
     def observe(m):
         if m in rec_set:
             r = rec_set[m]
-            probe_logits[r] = net.logits(X[probe])
-            Z = net.logits(Xe)
+            with np.errstate(all="ignore"):
+                probe_logits[r] = net.logits(X[probe])
+                Z = net.logits(Xe)
+            if not (np.all(np.isfinite(probe_logits[r])) and np.all(np.isfinite(Z))):
+                raise diverged(m)
             tr_loss[r] = cross_entropy(Z, ye).mean()
             tr_acc[r] = np.mean(Z.argmax(1) == ye)
             if X_val is not None:
-                Zv = net.logits(X_val)
+                with np.errstate(all="ignore"):
+                    Zv = net.logits(X_val)
+                if not np.all(np.isfinite(Zv)):
+                    raise diverged(m)
                 va_loss[r] = cross_entropy(Zv, y_val).mean()
                 va_acc[r] = np.mean(Zv.argmax(1) == y_val)
         if m in imp_set:
@@ -918,7 +937,10 @@ def train(net, X, y, *, lr: float, steps: int, batch_size: int = 1, X_val=None, 
         observe(0)
         for m in range(steps):
             i = draws[m]
-            sampled[m] = net._step(X[i], y[i], lr)
+            with np.errstate(all="ignore"):
+                sampled[m] = net._step(X[i], y[i], lr)
+            if not np.all(np.isfinite(sampled[m])):
+                raise diverged(m)
             observe(m + 1)
             if progress and ((m + 1) % every == 0 or m + 1 == steps):
                 el = time.perf_counter() - t0
