@@ -285,3 +285,37 @@ def test_progress_flag():
     a = sweep(BASE, {"beta": [0.5, 1.0]}, "accuracy", progress=True, seed=1, **QUICK)
     b = sweep(BASE, {"beta": [0.5, 1.0]}, "accuracy", seed=1, **QUICK)
     np.testing.assert_array_equal(a.results, b.results)
+
+
+# ---------------------------------------------------------------- a real dask cluster
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip(
+        "distributed", reason="dask.distributed is not installed (pip install -e '.[test]')")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=40)
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_dask_local_cluster_is_bit_identical_to_serial(dask_client):
+    assert len(dask_client.scheduler_info()["workers"]) == 2
+    kw = dict(seed=7, t_end=2.0, dt=0.1, n_trials=4, n_saves=3)
+    grid = {"beta": [0.25, 0.75, 1.5], "sigma": [0.1, 0.4]}
+    serial = sweep(BASE, grid, "cross_entropy", **kw)
+    ex = dask_client.get_executor()
+    on_dask = sweep(BASE, grid, "cross_entropy", executor=ex, **kw)
+    np.testing.assert_array_equal(serial.results, on_dask.results)
+    np.testing.assert_array_equal(serial.times, on_dask.times)
+    sep = sweep(BASE, grid, "is_separable", executor=ex, trials_per_task=2, **kw)
+    np.testing.assert_array_equal(sep.results,
+                                  sweep(BASE, grid, "is_separable", trials_per_task=2, **kw).results)
+    # a failing setting is named there too
+    with pytest.raises(ValueError) as info:
+        sweep(BASE, GRID, fails_at_beta_2, executor=ex, **QUICK)
+    assert "beta=2.0" in str(info.value) and "metric cannot handle this" in str(info.value)
