@@ -82,6 +82,16 @@ def check_array(name: str, value: Any, *, ndim: int | None = None,
 
     ``shape`` may contain ``None`` for a free axis, e.g. ``(None, 3)``.
     """
+    if dtype is not None and np.dtype(dtype).kind == "f":
+        raw = value if isinstance(value, np.ndarray) else None
+        if raw is None:
+            try:
+                raw = np.asarray(value)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"{name} must be array-like of numbers ({exc})") from None
+        if raw.dtype.kind == "c":
+            raise TypeError(f"{name} must hold real numbers, got complex dtype {raw.dtype} "
+                            f"(take .real or abs() explicitly if that is meant)")
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -100,7 +110,11 @@ def check_array(name: str, value: Any, *, ndim: int | None = None,
 
 def check_choice(name: str, value: Any, choices) -> Any:
     """``value`` must be one of ``choices``."""
-    if value not in choices:
+    try:
+        ok = isinstance(value, (str, bytes, int, float, bool, type(None), tuple)) and value in choices
+    except TypeError:                                   # e.g. an unhashable value
+        ok = False
+    if not ok:
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {allowed}; got {value!r}")
     return value

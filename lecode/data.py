@@ -25,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from ._validate import as_generator, check_array, check_int, check_real
+from .limits import check_bytes
 
 __all__ = [
     "GEOMNIST_CLASSES",
@@ -149,6 +150,7 @@ def geomnist(n_per_class: int, *, seed=None, size: int = 32,
     """
     n = check_int("n_per_class", n_per_class, minimum=1)
     size = check_int("size", size, minimum=16, maximum=128)
+    flatten = _check_flag("flatten", flatten)
     jit = check_real("scale_jitter", scale_jitter, minimum=0.0, maximum=0.3)
     max_angle = check_real("max_angle", max_angle, minimum=0.0, maximum=360.0,
                            strict_max=True)
@@ -158,6 +160,10 @@ def geomnist(n_per_class: int, *, seed=None, size: int = 32,
         raise TypeError(f"blur must be a pair of numbers (low, high), got {blur!r}") from None
     if not (0.0 < lo <= hi <= 3.0):
         raise ValueError(f"blur must satisfy 0 < blur[0] <= blur[1] <= 3, got {blur!r}")
+    # about ten (N, size, size) float arrays live at once (grid, coverage, blur, image)
+    check_bytes(f"n_per_class={n}", 10 * 3 * n * size * size * 8,
+                f"{3 * n} images of {size} x {size} pixels",
+                "generate fewer images per call (e.g. in batches with different seeds)")
     rng = as_generator(seed)
 
     N = 3 * n
@@ -178,6 +184,12 @@ def geomnist(n_per_class: int, *, seed=None, size: int = 32,
     if flatten:
         X = X.reshape(N, -1)
     return X, y
+
+
+def _check_flag(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
 
 
 # --------------------------------------------------------------------------
@@ -278,19 +290,186 @@ def _cifar_folder(path) -> str:
         f"and extract it into that folder.")
 
 
+# A CIFAR-10 python batch is a pickled dict {b"batch_label": bytes,
+# b"labels": list of int, b"data": uint8 ndarray (10000, 3072),
+# b"filenames": list of bytes}. ``pickle.load`` would call whatever callable a
+# crafted file names, so the batches are read by an unpickler that resolves
+# only the globals an ndarray's pickle names, and resolves each of them to a
+# stand-in of ours: the stand-ins record the array's dtype code, byte order,
+# shape and raw bytes, check them, and build the array with np.frombuffer.
+# Nothing of the file reaches numpy's own unpickling code (whose dtype state
+# can carry flags and fields), and any other global is refused before
+# anything is called.
+
+#: Largest batch file read (a real batch is about 31 MB).
+CIFAR10_MAX_BATCH_BYTES = 200 * 2**20
+#: Images in one real batch; smaller batches (subsets) are accepted.
+CIFAR10_BATCH_SIZE = 10_000
+_CIFAR_DTYPES = ("u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8")
+
+
+class _DtypeStub:
+    """Stands in for ``numpy.dtype(code, align, copy)``; BUILD sets the byte order."""
+
+    def __init__(self, code, align=False, copy=False):
+        if isinstance(code, bytes):
+            code = code.decode("latin1")
+        if code not in _CIFAR_DTYPES:
+            raise pickle.UnpicklingError(f"dtype {code!r} is not allowed in a CIFAR-10 batch "
+                                         f"(only integer types)")
+        self.code, self.order = code, "|"
+
+    def __setstate__(self, state):
+        # numpy's state: (version, byteorder, subarray, names, fields, itemsize, alignment, flags)
+        if isinstance(state, tuple) and len(state) >= 2 and isinstance(state[1], bytes):
+            state = (state[0], state[1].decode("latin1")) + state[2:]    # Python 2 str
+        if not (isinstance(state, tuple) and len(state) >= 5
+                and state[1] in ("|", "<", ">", "=") and state[2:5] == (None, None, None)):
+            raise pickle.UnpicklingError("only plain integer dtypes (no fields, no "
+                                         "sub-arrays) are allowed in a CIFAR-10 batch")
+        self.order = state[1]
+
+    def dtype(self) -> np.dtype:
+        return np.dtype((self.order if self.order in "<>" else "") + self.code)
+
+
+class _ArrayStub:
+    """Stands in for the empty ndarray that BUILD fills (``ndarray.__setstate__``)."""
+
+    array = None
+
+    def __setstate__(self, state):
+        if isinstance(state, tuple) and len(state) == 5:
+            state = state[1:]                       # drop the version number
+        if not (isinstance(state, tuple) and len(state) == 4):
+            raise pickle.UnpicklingError("malformed array state")
+        shape, dtype, fortran, raw = state
+        if isinstance(raw, str):
+            raw = raw.encode("latin1")
+        if not isinstance(dtype, _DtypeStub) or not isinstance(raw, (bytes, bytearray)):
+            raise pickle.UnpicklingError("array state must hold an integer dtype and raw bytes "
+                                         "(object arrays are not allowed)")
+        self.array = _array_from_bytes(raw, dtype, shape, "F" if fortran else "C")
+
+
+def _array_from_bytes(raw, dtype: _DtypeStub, shape, order) -> np.ndarray:
+    if not (isinstance(shape, tuple) and len(shape) <= 4 and all(
+            isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 2**31 for n in shape)):
+        raise pickle.UnpicklingError(f"bad array shape {shape!r}")
+    dt = dtype.dtype()
+    if int(np.prod(shape, dtype=object)) * dt.itemsize != len(raw):
+        raise pickle.UnpicklingError(f"array of shape {shape} and dtype {dt} needs "
+                                     f"{int(np.prod(shape, dtype=object)) * dt.itemsize} bytes, "
+                                     f"the file has {len(raw)}")
+    return np.frombuffer(bytes(raw), dtype=dt).reshape(shape, order=order).copy()
+
+
+def _cifar_reconstruct(subtype, shape, typecode):
+    """``numpy.core.multiarray._reconstruct(ndarray, (0,), b"b")``: the empty array BUILD fills."""
+    if subtype is not _ArrayStub:
+        raise pickle.UnpicklingError("only plain numpy arrays may be reconstructed")
+    return _ArrayStub()
+
+
+def _cifar_frombuffer(buf, dtype, shape, order):
+    """``numpy.core.numeric._frombuffer`` (pickle protocol 5)."""
+    if isinstance(buf, pickle.PickleBuffer):
+        buf = bytes(buf)
+    if not isinstance(dtype, _DtypeStub) or not isinstance(buf, (bytes, bytearray)):
+        raise pickle.UnpicklingError("array data must be raw bytes with an integer dtype")
+    if order not in ("C", "F"):
+        raise pickle.UnpicklingError(f"bad array order {order!r}")
+    stub = _ArrayStub()
+    stub.array = _array_from_bytes(buf, dtype, shape, order)
+    return stub
+
+
+def _cifar_latin1(text, encoding="latin1"):
+    """``_codecs.encode`` as protocol-2 pickles written by Python 3 use it for bytes."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("only the latin-1 encoding of a str is allowed")
+    return text.encode("latin1")
+
+
+_CIFAR_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _cifar_reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _cifar_reconstruct,
+    ("numpy", "ndarray"): _ArrayStub,
+    ("numpy", "dtype"): _DtypeStub,
+    ("numpy.core.numeric", "_frombuffer"): _cifar_frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _cifar_frombuffer,
+    ("_codecs", "encode"): _cifar_latin1,
+}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that admits only the globals a CIFAR-10 batch needs."""
+
+    def find_class(self, module, name):
+        try:
+            return _CIFAR_GLOBALS[(module, name)]
+        except (KeyError, TypeError):
+            raise pickle.UnpicklingError(
+                f"refused to load the global {module}.{name}: a CIFAR-10 batch holds only "
+                f"a dict of bytes, lists of ints and a uint8 array") from None
+
+    def persistent_load(self, pid):
+        raise pickle.UnpicklingError("persistent ids are not allowed in a CIFAR-10 batch")
+
+
+def _batch_error(fname, what):
+    return ValueError(f"{fname!r} is not a valid CIFAR-10 python batch: {what}. Get the "
+                      f"'CIFAR-10 python version' from {CIFAR10_URL}")
+
+
 def _load_batch(fname: str):
+    """Read and validate one CIFAR-10 python batch without executing anything in it."""
     if not os.path.isfile(fname):
         raise FileNotFoundError(f"CIFAR-10 batch file missing: {fname!r}; download the "
                                 f"python version from {CIFAR10_URL}")
+    size = os.path.getsize(fname)
+    if size > CIFAR10_MAX_BATCH_BYTES:
+        raise _batch_error(fname, f"the file has {size} bytes, more than the "
+                                  f"{CIFAR10_MAX_BATCH_BYTES} a batch may have")
     with open(fname, "rb") as fh:
-        d = pickle.load(fh, encoding="bytes")
+        try:
+            d = _CifarUnpickler(fh, encoding="bytes").load()
+        except pickle.UnpicklingError as exc:
+            raise _batch_error(fname, str(exc)) from None
+        except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
+                OverflowError, UnicodeError, MemoryError, RecursionError) as exc:
+            raise _batch_error(fname, f"the pickle cannot be read ({type(exc).__name__}: "
+                                      f"{exc})") from None
+    if not isinstance(d, dict):
+        raise _batch_error(fname, f"it holds a {type(d).__name__}, not a dict")
+    if any(isinstance(v, _ArrayStub) and v.array is None for v in d.values()):
+        raise _batch_error(fname, "an array has no data (its pickle is truncated or malformed)")
+    d = {k: (v.array if isinstance(v, _ArrayStub) else v) for k, v in d.items()}
     data = d.get(b"data", d.get("data"))
     labels = d.get(b"labels", d.get("labels"))
     if data is None or labels is None:
-        raise ValueError(f"{fname!r} is not a CIFAR-10 python batch (no 'data'/'labels' keys)")
-    data = np.asarray(data, dtype=np.uint8)
-    if data.ndim != 2 or data.shape[1] != 3072:
-        raise ValueError(f"{fname!r}: data must have shape (N, 3072), got {data.shape}")
+        raise _batch_error(fname, "no 'data'/'labels' keys")
+    if not isinstance(data, np.ndarray):
+        raise _batch_error(fname, f"'data' is a {type(data).__name__}, not a numpy array")
+    if data.dtype != np.uint8:
+        raise _batch_error(fname, f"'data' must have dtype uint8, got {data.dtype}")
+    if data.ndim != 2 or data.shape[1] != 3072 or not 1 <= data.shape[0] <= CIFAR10_BATCH_SIZE:
+        raise _batch_error(fname, f"'data' must have shape (N, 3072) with 1 <= N <= "
+                                  f"{CIFAR10_BATCH_SIZE} (a real batch is "
+                                  f"({CIFAR10_BATCH_SIZE}, 3072)), got {data.shape}")
+    if isinstance(labels, np.ndarray):
+        if labels.ndim != 1 or labels.dtype.kind not in "iu":
+            raise _batch_error(fname, f"'labels' must be a 1-D integer array or a list of "
+                                      f"ints, got array {labels.dtype} {labels.shape}")
+        labels = labels.tolist()
+    if not isinstance(labels, list):
+        raise _batch_error(fname, f"'labels' must be a list of ints, got {type(labels).__name__}")
+    bad = [v for v in labels if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 9]
+    if bad:
+        raise _batch_error(fname, f"'labels' must be integers 0..9, found {bad[0]!r}")
+    if len(labels) != data.shape[0]:
+        raise _batch_error(fname, f"'labels' has {len(labels)} entries but 'data' has "
+                                  f"{data.shape[0]} rows")
     return data, np.asarray(labels, dtype=np.int64)
 
 
@@ -301,7 +480,12 @@ def cifar10(path, classes: Sequence = (0, 1, 2), *, n_per_class: int | None = No
 
     Reads ``data_batch_1`` ... ``data_batch_5`` (``split="train"``) or
     ``test_batch`` (``split="test"``) from ``path`` or from
-    ``path/cifar-10-batches-py``. Nothing is downloaded: without the files a
+    ``path/cifar-10-batches-py``. The pickled batches are read by a
+    restricted unpickler that resolves only the globals a numpy ``uint8``
+    array needs, so a crafted file cannot run code; each batch is checked
+    (``data`` uint8 of shape (N, 3072) with N <= 10000, ``labels`` integers
+    0..9, one per row) and a malformed one raises a ``ValueError`` naming the
+    file and what is wrong. Nothing is downloaded: without the files a
     ``FileNotFoundError`` names the folder and where to get the data
     (https://www.cs.toronto.edu/~kriz/cifar.html, "CIFAR-10 python version").
     The classes kept are relabelled ``0, ..., K-1`` in the order given.
@@ -329,8 +513,10 @@ def cifar10(path, classes: Sequence = (0, 1, 2), *, n_per_class: int | None = No
     y : ndarray (N,), int64 in {0, ..., K-1}
     """
     cls = _check_classes(classes, 10, CIFAR10_CLASSES)
-    if split not in ("train", "test"):
+    if not isinstance(split, str) or split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test'; got {split!r}")
+    grayscale = _check_flag("grayscale", grayscale)
+    flatten = _check_flag("flatten", flatten)
     if n_per_class is not None:
         n_per_class = check_int("n_per_class", n_per_class, minimum=1)
     rng = as_generator(seed)
@@ -405,9 +591,14 @@ def corrupt_labels(y, p: float, *, seed=None, n_classes: int | None = None) -> n
     """
     y, K = _check_labels(y, n_classes)
     p = check_real("p", p, minimum=0.0, maximum=1.0)
+    check_bytes(f"n_classes={K}", 16 * K, "the list of other classes of each class",
+                "n_classes should be the number of classes, not more")
     rng = as_generator(seed)
     out = y.copy()
+    present = set(np.unique(y).tolist())
     for k in range(K):
+        if k not in present:        # no samples: no corruption, no random numbers drawn
+            continue
         idx = np.flatnonzero(y == k)
         m = int(round(p * len(idx)))
         if m == 0:

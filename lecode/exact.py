@@ -249,6 +249,16 @@ def _exp_checked(x, what):
     return np.exp(x)
 
 
+def _check_AB(A, B):
+    """A and B as finite arrays of one shape (or a scalar with an array)."""
+    A = check_array("A", A)
+    B = check_array("B", B)
+    if A.shape != B.shape and A.ndim and B.ndim:
+        raise ValueError(f"A and B must have the same shape (one value per time), got "
+                         f"A {A.shape} and B {B.shape}")
+    return A, B
+
+
 def identity_mode_scales(A, B, n_classes):
     r"""Growth factors of the linear identity LE-ODE's modes (chapter 3).
 
@@ -264,8 +274,7 @@ def identity_mode_scales(A, B, n_classes):
     (mean_scale, offset_scale) : arrays broadcast from A and B.
     """
     K = check_int("n_classes", n_classes, minimum=2)
-    A = check_array("A", A)
-    B = check_array("B", B)
+    A, B = _check_AB(A, B)
     return (_exp_checked((A + (K - 1) * B) / K, "the global-mean scale"),
             _exp_checked((A - B) / K, "the class-offset scale"))
 
@@ -294,11 +303,15 @@ def linear_identity_solution(x0, A, B):
     K = x0.shape[0]
     if K < 2:
         raise ValueError(f"x0 must have shape (K, p) with K >= 2 classes, got {x0.shape}")
-    A = check_array("A", A)
-    B = check_array("B", B)
+    A, B = _check_AB(A, B)
     sm, so = identity_mode_scales(A, B, K)
-    m = x0.mean(axis=0)
-    return sm[..., None, None] * m + so[..., None, None] * (x0 - m)
+    with np.errstate(over="ignore", invalid="ignore"):
+        m = x0.mean(axis=0)
+        out = sm[..., None, None] * m + so[..., None, None] * (x0 - m)
+    if not np.all(np.isfinite(out)):
+        raise NonFiniteError("the solution overflows the float range: x0 is too large or "
+                             "A, B grow too far")
+    return out
 
 
 def estimate_AB_identity(times, class_means):
@@ -363,7 +376,12 @@ def projected_coordinates(class_means):
         raise ValueError(f"class_means must have shape (..., K, K) (logit features), got {X.shape}")
     K = X.shape[-1]
     diag = np.diagonal(X, axis1=-2, axis2=-1)
-    return (diag - X.mean(axis=-1)) * (K / (K - 1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = (diag - X.mean(axis=-1)) * (K / (K - 1))
+    if not np.all(np.isfinite(y)):
+        raise NonFiniteError("class_means are too large: the projected coordinates overflow "
+                             "the float range")
+    return y
 
 
 def projected_mode_scales(A, B, n_classes):
@@ -382,8 +400,7 @@ def projected_mode_scales(A, B, n_classes):
     (equal_scale, contrast_scale)
     """
     K = check_int("n_classes", n_classes, minimum=2)
-    A = check_array("A", A)
-    B = check_array("B", B)
+    A, B = _check_AB(A, B)
     return (_exp_checked((A - B) / K, "the equal-y scale"),
             _exp_checked((A + B / (K - 1)) / K, "the contrast scale"))
 
@@ -411,8 +428,13 @@ def linear_projected_solution(y0, A, B):
     if K < 2:
         raise ValueError(f"y0 must have K >= 2 entries, got {y0.shape}")
     se, sc = projected_mode_scales(A, B, K)
-    yb = y0.mean()
-    return se[..., None] * yb + sc[..., None] * (y0 - yb)
+    with np.errstate(over="ignore", invalid="ignore"):
+        yb = y0.mean()
+        out = se[..., None] * yb + sc[..., None] * (y0 - yb)
+    if not np.all(np.isfinite(out)):
+        raise NonFiniteError("the solution overflows the float range: y0 is too large or "
+                             "A, B grow too far")
+    return out
 
 
 def estimate_AB_projected(times, class_means):
@@ -490,8 +512,11 @@ def impacts_from_AB(times, A, B, *, window=None):
     """
     times = check_array("times", times, ndim=1)
     S = times.size
-    A = check_array("A", A, shape=(S,))
-    B = check_array("B", B, shape=(S,))
+    A = check_array("A", A)
+    B = check_array("B", B)
+    if A.shape != (S,) or B.shape != (S,):
+        raise ValueError(f"A must have shape ({S},) like B (one value per entry of times); "
+                         f"got A {A.shape}, B {B.shape}")
     if S < 2:
         raise ValueError("times must hold at least 2 points")
     if np.any(np.diff(times) <= 0):

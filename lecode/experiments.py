@@ -1,15 +1,25 @@
 """Network experiments behind chapters 1, 6 and 7, with stored results.
 
-Run from the repository root::
+Run::
 
     python -m lecode.experiments geomnist      [--reduced] [--workers N] [--out PATH]
     python -m lecode.experiments label_noise   [--reduced] [--workers N] [--out PATH]
     python -m lecode.experiments digits        [--reduced] [--workers N] [--out PATH]
 
-The full runs write ``chapters/data/<name>.npz`` (committed; notebooks read
-them with :func:`load`). ``--reduced`` runs the same experiment with fewer
-trials and the first part of the training only, prints a summary and saves
-only with ``--out``; notebooks can call ``run(name, reduced=True)``.
+A full run writes ``<name>.npz`` in the current folder, or where ``--out``
+says (a file name, or an existing folder); the book's stored copies are
+refreshed from the repository root with ``--out chapters/data``.
+``--reduced`` runs the same experiment with fewer trials and the first part of
+the training only, prints a summary and saves only with ``--out``; notebooks
+can call ``run(name, reduced=True)``. Files are written atomically (a
+temporary file in the same folder, then renamed): an interrupted run leaves
+the previous file intact.
+
+Stored results are found by :func:`load` in this order: the folder named by
+the environment variable ``LECODE_DATA_DIR``; ``chapters/data`` of the
+repository this package runs from (a checkout or an editable install); the
+copy shipped inside the installed package (``lecode/stored``, package data
+of a plain ``pip install .``). :func:`data_dir` says which.
 
 Every trial is one SGD training of an :class:`lecode.nets.MLP` by
 :func:`lecode.nets.train` (batch size 1, cross-entropy, inputs centred by the
@@ -39,13 +49,37 @@ import numpy as np
 
 from . import data as _data
 from . import nets as _nets
+from ._io import atomic_savez
+from ._progress import Progress
 from ._validate import check_choice, check_int
 
-__all__ = ["EXPERIMENTS", "DATA_DIR", "config", "experiment_data", "run", "save", "load", "summary",
-           "main"]
+__all__ = ["EXPERIMENTS", "DATA_DIR", "PACKAGE_DATA_DIR", "data_dir", "config",
+           "experiment_data", "run", "save", "load", "summary", "main"]
 
-#: Folder of the stored results.
+#: ``chapters/data`` of the repository next to this package (exists in a checkout).
 DATA_DIR = Path(__file__).resolve().parents[1] / "chapters" / "data"
+#: The stored results shipped as package data in a wheel (``pip install .``).
+PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "stored"
+#: Environment variable naming a folder of stored results (checked first).
+DATA_DIR_ENV = "LECODE_DATA_DIR"
+
+
+def data_dir() -> Path:
+    """The folder :func:`load` reads stored results from.
+
+    ``$LECODE_DATA_DIR`` if set (it must be an existing folder), else the
+    repository's ``chapters/data`` if it exists, else the package data
+    ``lecode/stored`` of an installed wheel.
+    """
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        p = Path(env).expanduser()
+        if not p.is_dir():
+            raise FileNotFoundError(f"{DATA_DIR_ENV} = {env!r} is not a folder")
+        return p
+    if DATA_DIR.is_dir():
+        return DATA_DIR
+    return PACKAGE_DATA_DIR
 
 #: Names of the experiments.
 EXPERIMENTS = ("geomnist", "label_noise", "digits")
@@ -204,7 +238,8 @@ def run(name: str, *, reduced: bool = False, executor: concurrent.futures.Execut
         Runs the trials (e.g. a ``ProcessPoolExecutor`` or a dask client's
         executor); serial by default.
     progress : bool, default False
-        Print one line per finished trial to stderr.
+        Show a progress bar on standard error (a widget in JupyterLab) once
+        the run has taken 2 seconds.
 
     Returns
     -------
@@ -229,18 +264,19 @@ def run(name: str, *, reduced: bool = False, executor: concurrent.futures.Execut
     """
     cfg = config(name, reduced)
     if executor is not None and not isinstance(executor, concurrent.futures.Executor):
-        raise TypeError(f"executor must be a concurrent.futures.Executor, got "
-                        f"{type(executor).__name__}")
+        raise TypeError(f"executor must be None (serial) or a concurrent.futures.Executor, got "
+                        f"{type(executor).__name__} {executor!r}")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True or False, got {progress!r}")
     S, T = len(cfg["settings"]), cfg["trials"]
     tasks = [(cfg, s, j) for s in range(S) for j in range(T)]
     t0 = time.perf_counter()
     mapper = map if executor is None else executor.map
     results = []
-    for i, r in enumerate(mapper(_trial, tasks)):
-        results.append(r)
-        if progress:
-            print(f"{name}: trial {i + 1}/{len(tasks)} done, {time.perf_counter() - t0:.0f}s",
-                  file=sys.stderr, flush=True)
+    with Progress(len(tasks), name, unit="trials", enabled=bool(progress)) as bar:
+        for r in mapper(_trial, tasks):
+            results.append(r)
+            bar.update()
     wall = time.perf_counter() - t0
 
     Kmax = max(r["class_means"].shape[-1] for r in results)
@@ -281,27 +317,50 @@ def run(name: str, *, reduced: bool = False, executor: concurrent.futures.Execut
 
 
 def save(results: dict, path) -> Path:
-    """Write ``results`` (from :func:`run`) to a compressed npz file; returns the path."""
+    """Write ``results`` (from :func:`run`) to a compressed npz file; returns the path.
+
+    The file is written atomically (:func:`lecode._io.atomic_savez`): killed
+    midway, the previous file at ``path`` is left intact. The folder is
+    created if needed.
+    """
+    if not isinstance(results, dict):
+        raise TypeError(f"results must be the dict returned by run(), got {type(results).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **results)
+    atomic_savez(path, **results)
     return path
 
 
 def load(name: str, path=None) -> dict:
-    """Load stored results: ``chapters/data/<name>.npz`` by default (or ``path``).
+    """Load stored results: ``<data_dir()>/<name>.npz`` by default (or ``path``).
 
     Returns a dict of arrays with the keys that :func:`run` returns for the
     same experiment: in particular ``class_means_by_label`` is present for
-    ``label_noise`` only, not for ``geomnist`` or ``digits``.
+    ``label_noise`` only, not for ``geomnist`` or ``digits``. Object arrays
+    are refused (nothing is unpickled).
     """
     check_choice("name", name, EXPERIMENTS)
-    path = DATA_DIR / f"{name}.npz" if path is None else Path(path)
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    path = data_dir() / f"{name}.npz" if path is None else Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no stored results at {str(path)!r}; create them with "
-                                f"'python -m lecode.experiments {name}'")
+                                f"'python -m lecode.experiments {name}', or set "
+                                f"{DATA_DIR_ENV} to the folder holding {name}.npz")
     with np.load(path) as f:
         return {k: f[k] for k in f.files}
+
+
+def _output_path(name: str, out, reduced: bool):
+    """Where the command writes: ``--out`` (a file, or an existing folder), else ./NAME.npz."""
+    if out is None:
+        return None if reduced else Path.cwd() / f"{name}.npz"
+    p = Path(out).expanduser()
+    if p.is_dir() or str(out).endswith(os.sep):
+        return p / (f"{name}_reduced.npz" if reduced else f"{name}.npz")
+    return p
 
 
 def _final_index(res: dict, step: int | None = None) -> int:
@@ -346,19 +405,28 @@ def main(argv=None) -> int:
     ap.add_argument("name", choices=EXPERIMENTS)
     ap.add_argument("--reduced", action="store_true", help="fewer trials and steps (< 1 min)")
     ap.add_argument("--workers", type=int, default=1, help="processes (default 1: serial)")
-    ap.add_argument("--out", default=None, help="output npz (default chapters/data/NAME.npz; "
-                    "reduced runs are saved only with --out)")
+    ap.add_argument("--out", default=None, help="output npz file or folder (default: NAME.npz "
+                    "in the current folder; from the repository root, --out chapters/data "
+                    "refreshes the book's copy; reduced runs are saved only with --out)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     workers = check_int("workers", args.workers, minimum=1)
+    path = _output_path(args.name, args.out, args.reduced)
+    if path is not None:            # refuse an unwritable destination before hours of work
+        folder = path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"--out: cannot create the folder {str(folder)!r} ({exc})") from None
+        if not os.access(folder, os.W_OK):
+            raise ValueError(f"--out: the folder {str(folder)!r} is not writable")
+        if path.is_dir():
+            raise ValueError(f"--out: {str(path)!r} is a folder")
     if workers > 1:
         with concurrent.futures.ProcessPoolExecutor(workers) as ex:
             res = run(args.name, reduced=args.reduced, executor=ex, progress=not args.quiet)
     else:
         res = run(args.name, reduced=args.reduced, progress=not args.quiet)
-    path = args.out
-    if path is None and not args.reduced:
-        path = DATA_DIR / f"{args.name}.npz"
     if path is not None:
         p = save(res, path)
         print(f"wrote {p} ({os.path.getsize(p) / 1e6:.2f} MB)")

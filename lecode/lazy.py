@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import NonFiniteError, as_generator, check_array, check_int, check_real
+from .limits import check_bytes, check_steps
 from .nets import class_average, softmax
 
 __all__ = ["cluster_data", "two_layer_init", "two_layer_loss_grad", "two_layer_impacts",
@@ -67,6 +68,8 @@ def cluster_data(n_classes: int = 3, n_per_class: int = 10, dim: int = 10, sprea
     K = check_int("n_classes", n_classes, minimum=2)
     n = check_int("n_per_class", n_per_class, minimum=2)
     d = check_int("dim", dim, minimum=1)
+    check_bytes(f"n_classes={K}, n_per_class={n}, dim={d}", 8 * 3 * K * (n + 1) * d,
+                f"{K * n} points in dimension {d}", "use fewer points or dimensions")
     spread = check_real("spread", spread, minimum=0.0)
     rng = as_generator(seed)
     centres = rng.standard_normal((K, d))
@@ -96,6 +99,9 @@ def two_layer_init(width: int, dim: int, n_classes: int, seed=None) -> dict:
     m = check_int("width", width, minimum=1)
     dim = check_int("dim", dim, minimum=1)
     n_classes = check_int("n_classes", n_classes, minimum=2)
+    check_bytes(f"width={m}, dim={dim}, n_classes={n_classes}", 8 * m * (dim + n_classes),
+                f"a two-layer network of {m * (dim + n_classes)} parameters",
+                "use a narrower network")
     rng = as_generator(seed)
     return {"W": rng.standard_normal((m, dim)), "A": rng.standard_normal((n_classes, m))}
 
@@ -118,7 +124,9 @@ def _check_net(net, X):
 
 
 def _check_labels(y, n: int, n_classes: int | None = None) -> np.ndarray:
-    y = check_array("y", y, shape=(n,), dtype=None)
+    y = check_array("y", y, dtype=None)
+    if y.shape != (n,):
+        raise ValueError(f"y must have shape ({n},) (one label per row of X), got {y.shape}")
     if y.dtype.kind not in "iu" or (n and y.min() < 0):
         raise ValueError("y must hold non-negative integer class labels, one per row of X")
     if n_classes is not None and n and y.max() >= n_classes:
@@ -199,7 +207,12 @@ def two_layer_impacts(net: dict, X) -> np.ndarray:
     ndarray (N, N)
     """
     net, X = _check_net(net, X)
-    return _impacts(net, X)
+    with np.errstate(all="ignore"):
+        E = _impacts(net, X)
+    if not np.all(np.isfinite(E)):
+        raise NonFiniteError("the kernel overflows the float range: X or the weights are too "
+                             "large")
+    return E
 
 
 def _impacts(net: dict, X: np.ndarray) -> np.ndarray:
@@ -264,6 +277,7 @@ def train_two_layer(X, y, *, width: int, eta: float = 1.0, steps: int = 200, see
     eta = check_real("eta", eta, minimum=0.0, strict_min=True)
     steps = check_int("steps", steps, minimum=1)
     record_every = check_int("record_every", record_every, minimum=1)
+    check_steps("steps", steps, f"gradient descent for steps={steps}", "use fewer steps")
     net = two_layer_init(width, X.shape[1], int(y.max()) + 1, seed)
     start = {k: v.copy() for k, v in net.items()}
     E0 = _impacts(net, X)
@@ -280,7 +294,12 @@ def train_two_layer(X, y, *, width: int, eta: float = 1.0, steps: int = 200, see
             times.append(eta * (s + 1))
     if not all(np.all(np.isfinite(v)) for v in net.values()):
         raise NonFiniteError(f"training diverged at width {width}; lower eta (got {eta})")
-    E1 = _impacts(net, X)
+    with np.errstate(all="ignore"):
+        E1 = _impacts(net, X)
+        final_loss = _loss_grad(net, X, y)[0]
+    if not (np.all(np.isfinite(E1)) and np.isfinite(final_loss) and np.isfinite(gsum)):
+        raise NonFiniteError(f"training diverged at width {width} (non-finite kernel or loss); "
+                             f"lower eta (got {eta})")
 
     def norm(d):
         return float(np.sqrt(sum(float((v ** 2).sum()) for v in d.values())))
@@ -293,5 +312,5 @@ def train_two_layer(X, y, *, width: int, eta: float = 1.0, steps: int = 200, see
             "dtheta_unit": float((unit_norms(change) / unit_norms(start)).max()),
             "bound": float(np.expm1(eta * gsum / np.sqrt(width))),
             "dkernel": float(np.linalg.norm(E1 - E0) / np.linalg.norm(E0)),
-            "loss": _loss_grad(net, X, y)[0],
+            "loss": final_loss,
             "times": np.array(times), "ab": np.array(ab), "E0": E0, "E1": E1}

@@ -77,7 +77,10 @@ def _labels(labels, x: np.ndarray) -> np.ndarray | None:
     """Validated integer labels broadcast to ``x.shape[:-1]``, or None (default)."""
     if labels is None:
         return None
-    lab = np.asarray(labels)
+    try:
+        lab = np.asarray(labels)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"labels must be an array of integers ({exc})") from None
     if lab.dtype.kind == "b" or lab.dtype.kind not in "iuf":
         raise TypeError(f"labels must be an array of integers, got dtype {lab.dtype}")
     if lab.dtype.kind == "f":

@@ -18,6 +18,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from ._validate import check_array, check_choice, check_int, check_real
+from .limits import check_bytes
 
 __all__ = ["LEModel", "GRADIENTS"]
 
@@ -198,6 +199,10 @@ class LEModel:
         check_choice("gradient", self.gradient, GRADIENTS)
         p = K if self.dim is None else check_int("dim", self.dim, minimum=1)
         set_(self, "dim", p)
+        # labels (K, n), impact and label-fraction matrices (K, K), and one state (K, n, p)
+        check_bytes(f"n_classes={K}, n_per_class={n}, dim={p}", 8 * (K * n + 3 * K * K + K * n * p),
+                    f"a model of K n = {K * n} samples in dimension p = {p}",
+                    "use fewer classes, samples or dimensions")
         if self.impact_matrix is None:
             if self.alpha is None or self.beta is None:
                 raise TypeError("alpha and beta are required (numbers or callables of t) "

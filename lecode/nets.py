@@ -6,8 +6,8 @@ The network side of the book (chapter 1 *Local elasticity*, chapter 6
 * :class:`MLP` -- a fully connected network in float64 numpy with
   ``relu``, ``tanh`` or ``linear`` activations, trained by plain SGD on the
   cross-entropy loss; its neural tangent kernel (NTK) in closed form.
-* :func:`train` (in ``lecode._training``, re-exported here) -- SGD with
-  batch size 1 (or a minibatch) that records logits along the way.
+* :func:`train` -- SGD with batch size 1 (or a minibatch) that records
+  logits along the way (:class:`TrainingRecord`).
 * :func:`impact_matrix`, :func:`class_impacts` -- the impacts of the LE
   model measured through the NTK: alpha-hat and beta-hat;
   :func:`class_average` -- the same-class/cross-class averaging itself, for
@@ -25,12 +25,17 @@ logits is ``softmax(f) - e_y``.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import time
+from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
 import numpy as np
 
 from ._validate import NonFiniteError, as_generator, check_array, check_choice, check_int, \
     check_real
+from .limits import check_bytes, check_steps
 
 __all__ = [
     "ACTIVATIONS",
@@ -52,17 +57,47 @@ ACTIVATIONS = ("relu", "tanh", "linear")
 
 
 def softmax(Z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax ``exp(z_k) / sum_j exp(z_j)``, computed stably."""
-    Z = np.asarray(Z, dtype=float)
+    """Row-wise softmax ``exp(z_k) / sum_j exp(z_j)``, computed stably (chapter 1).
+
+    ``Z`` is an array of logits with at least one axis (the last holds the
+    K >= 1 classes). Rows holding NaN or +inf give NaN rows (callers such as
+    :mod:`lecode.lazy` detect the divergence and raise ``NonFiniteError``).
+    """
+    Z = check_array("Z", Z, finite=False)
+    if Z.ndim < 1 or Z.shape[-1] < 1:
+        raise ValueError(f"Z must have a last axis of K >= 1 logits, got shape {Z.shape}")
     E = np.exp(Z - Z.max(axis=-1, keepdims=True))
     return E / E.sum(axis=-1, keepdims=True)
 
 
+def _check_class_labels(name: str, y, n: int, K: int, rows: str = "X") -> np.ndarray:
+    """Integer labels of shape (n,) in 0..K-1."""
+    try:
+        y = np.asarray(y)
+    except (TypeError, ValueError) as exc:                  # pragma: no cover - ragged input
+        raise TypeError(f"{name} must be an array of integer labels ({exc})") from None
+    if y.ndim != 1 or len(y) != n:
+        raise ValueError(f"{name} must have shape ({n},) (one label per row of {rows}), "
+                         f"got {y.shape}")
+    if y.dtype.kind not in "iu" and not (y.size == 0 and y.dtype.kind == "f"):
+        raise TypeError(f"{name} must hold integer labels, got dtype {y.dtype}")
+    y = y.astype(np.int64)
+    if y.size and (y.min() < 0 or y.max() >= K):
+        bad = y[(y < 0) | (y >= K)][0]
+        raise ValueError(f"{name} must hold labels in 0..{K - 1}, got {bad}")
+    return y
+
+
 def cross_entropy(Z, y) -> np.ndarray:
-    """Per-sample cross-entropy ``logsumexp(z) - z_y`` of logits ``Z`` (N, K)."""
-    Z = np.asarray(Z, dtype=float)
-    y = np.asarray(y)
-    m = Z.max(axis=-1)
+    """Per-sample cross-entropy ``logsumexp(z) - z_y`` of logits ``Z`` (N, K) (chapter 1).
+
+    ``y`` holds N integer labels in ``0..K-1``.
+    """
+    Z = check_array("Z", Z)
+    if Z.ndim != 2 or Z.shape[1] < 1:
+        raise ValueError(f"Z must have shape (N, K) with K >= 1, got {Z.shape}")
+    y = _check_class_labels("y", y, len(Z), Z.shape[1], rows="Z")
+    m = Z.max(axis=-1) if len(Z) else np.zeros(0)
     lse = m + np.log(np.exp(Z - m[:, None]).sum(axis=-1))
     return lse - Z[np.arange(len(Z)), y]
 
@@ -129,6 +164,9 @@ class MLP:
         self.sizes = tuple(check_int("sizes", s, minimum=1) for s in sizes)
         if self.sizes[-1] < 2:
             raise ValueError(f"sizes must end with K >= 2 outputs, got {self.sizes[-1]}")
+        n_par = sum(a * b + b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+        check_bytes(f"sizes={self.sizes}", 2 * 8 * n_par, f"a network of {n_par} parameters "
+                    "(weights and their initial draw)", "use narrower layers")
         self.activation = check_choice("activation", activation, ACTIVATIONS)
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"bias must be True or False, got {bias!r}")
@@ -192,15 +230,15 @@ class MLP:
                              f"got shape {X.shape}")
         return X
 
-    def _labels(self, y, n: int, name: str = "y") -> np.ndarray:
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != n:
-            raise ValueError(f"{name} must have shape ({n},), got {y.shape}")
-        if y.dtype.kind not in "iu":
-            raise TypeError(f"{name} must hold integer labels, got dtype {y.dtype}")
-        if n and (y.min() < 0 or y.max() >= self.n_classes):
-            raise ValueError(f"{name} must hold labels in 0..{self.n_classes - 1}")
-        return y.astype(np.int64)
+    def _labels(self, y, n: int, name: str = "y", rows: str = "X") -> np.ndarray:
+        return _check_class_labels(name, y, n, self.n_classes, rows)
+
+    def _nonempty(self, X, name: str = "X") -> np.ndarray:
+        X = self._inputs(X, name)
+        if len(X) == 0:
+            raise ValueError(f"{name} must hold at least one sample (a mean over an empty "
+                             f"batch is undefined), got shape {X.shape}")
+        return X
 
     def _forward(self, X: np.ndarray):
         """Pre-activations ``hs = [h_1..h_L]`` and activations ``acts = [a_0..a_{L-1}]``."""
@@ -228,12 +266,12 @@ class MLP:
 
     def loss(self, X, y) -> float:
         """Mean cross-entropy ``(1/N) sum_i [logsumexp f(x_i) - f_{y_i}(x_i)]``."""
-        X = self._inputs(X)
+        X = self._nonempty(X)
         return float(cross_entropy(self.logits(X), self._labels(y, len(X))).mean())
 
     def accuracy(self, X, y) -> float:
         """Fraction of samples with ``argmax f(x_i) = y_i``."""
-        X = self._inputs(X)
+        X = self._nonempty(X)
         return float(np.mean(self.predict(X) == self._labels(y, len(X))))
 
     # -------------------------------------------------------------- gradients
@@ -564,7 +602,10 @@ def class_average(matrix, labels, *, n_classes: int | None = None,
     N = E.shape[0]
     if E.shape != (N, N):
         raise ValueError(f"matrix must be square (N, N), got shape {E.shape}")
-    y = np.asarray(labels)
+    try:
+        y = np.asarray(labels)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"labels must be an array of integer classes ({exc})") from None
     if y.shape != (N,):
         raise ValueError(f"labels must have shape ({N},), one per row of matrix, got {y.shape}")
     if y.dtype.kind not in "iu":
@@ -647,12 +688,17 @@ def one_step_impact(net: MLP, x, y: int, X_probe, *, lr: float, return_delta: bo
     Xp = net._inputs(X_probe, "X_probe")
     before = net.logits(Xp)
     new = net.copy()
-    new._step(x, np.array([y]), lr)
-    delta = new.logits(Xp) - before
+    with np.errstate(all="ignore"):
+        new._step(x, np.array([y]), lr)
+        delta = new.logits(Xp) - before
     gg = float(g @ g)
     if gg == 0.0:
         raise ValueError("the loss gradient at (x, y) is zero; the impact is undefined")
-    S = -(delta @ g) / (lr * gg)
+    with np.errstate(all="ignore"):
+        S = -(delta @ g) / (lr * gg)
+    if not (np.all(np.isfinite(S)) and np.all(np.isfinite(delta))):
+        raise NonFiniteError(f"the SGD step of size lr={lr:g} made the logits non-finite; "
+                             f"use a smaller lr (the impact is a first-order quantity)")
     return (S, delta) if return_delta else S
 
 
@@ -669,4 +715,244 @@ def ntk_impact(net: MLP, x, y: int, X_probe) -> np.ndarray:
     return np.einsum("k,nkm,m->n", g, Theta, g) / float(g @ g)
 
 
-from ._training import TrainingRecord, train  # noqa: E402  (re-export)
+# --------------------------------------------------------------------------
+# SGD training with logit records (formerly lecode._training, which imported
+# this module while this module re-exported it; now one module, one direction:
+# the training loop below uses MLP, cross_entropy and class_impacts above)
+# --------------------------------------------------------------------------
+
+def _one_blas_thread():
+    """Limit BLAS to one thread while training, if threadpoolctl is installed.
+
+    The SGD loop multiplies small matrices, for which a multithreaded BLAS
+    spends more time synchronising than computing (5x slower measured on two
+    shared cores).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
+@dataclass
+class TrainingRecord:
+    """What :func:`train` recorded.
+
+    ``R`` record times, ``M`` probe samples, ``K`` classes, ``C`` impact
+    checkpoints, ``S`` SGD steps, ``B`` batch size.
+    """
+    steps: np.ndarray
+    """(R,) SGD step counts at which the records were taken (0 = before training)."""
+    probe_index: np.ndarray
+    """(M,) indices into the training set of the fixed probe samples."""
+    probe_classes: np.ndarray
+    """(M,) classes of the probes (``true_labels`` if given, else the training labels)."""
+    probe_logits: np.ndarray
+    """(R, M, K) logits of the probes at each record time."""
+    sampled_index: np.ndarray
+    """(S, B) indices of the samples drawn at each SGD step."""
+    sampled_logits: np.ndarray
+    """(S, B, K) logits of the drawn samples just before their step."""
+    train_loss: np.ndarray
+    """(R,) mean cross-entropy on the training set (its labels as trained)."""
+    train_acc: np.ndarray
+    """(R,) training accuracy (against the labels as trained)."""
+    val_loss: np.ndarray
+    """(R,) validation loss (NaN without a validation set)."""
+    val_acc: np.ndarray
+    """(R,) validation accuracy (NaN without a validation set)."""
+    impact_steps: np.ndarray
+    """(C,) steps at which the NTK impacts were measured."""
+    alpha: np.ndarray
+    """(C,) alpha-hat on the probes (see :func:`lecode.nets.class_impacts`)."""
+    beta: np.ndarray
+    """(C,) beta-hat on the probes."""
+    lr: float = 0.0
+    batch_size: int = 1
+    params: dict = field(default_factory=dict)
+    """Other settings of the run (seed, sizes, ...)."""
+
+    @property
+    def times(self) -> np.ndarray:
+        """Record times in the model's time ``t = lr * steps`` (DESIGN.md section 3)."""
+        return self.lr * self.steps
+
+    def class_mean_logits(self) -> np.ndarray:
+        """(R, K, K) mean probe logits of each class: ``out[r, k] = mean_{i in k} f(x_i)``."""
+        K = self.probe_logits.shape[2]
+        return np.stack([self.probe_logits[:, self.probe_classes == k].mean(axis=1)
+                         for k in range(K)], axis=1)
+
+
+def _steps_array(name, value, steps):
+    arr = np.asarray(value)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be a 1-D array of integer step counts")
+    if arr.size and (arr.min() < 0 or arr.max() > steps):
+        raise ValueError(f"{name} must hold steps in 0..{steps} (= steps)")
+    return np.unique(arr.astype(np.int64))
+
+
+def train(net, X, y, *, lr: float, steps: int, batch_size: int = 1, X_val=None, y_val=None,
+          record_at=None, probe_per_class: int = 10, impact_at=None, impact_per_class=None,
+          true_labels=None, n_eval: int | None = None, seed=None,
+          progress: bool = False) -> TrainingRecord:
+    r"""Train ``net`` in place by SGD on the cross-entropy, recording logits (chapters 1, 6, 7).
+
+    At each step ``m`` a batch of ``batch_size`` indices is drawn uniformly
+    with replacement and ``theta <- theta - lr * (1/B) sum_i J_i^T
+    (softmax(f(x_i)) - e_{y_i})`` (paper scale: batch size 1). Records:
+
+    * at every step, the logits of the drawn samples just before their step;
+    * at the steps ``record_at``, the logits of a fixed probe set of
+      ``probe_per_class`` training samples per class, and the loss and
+      accuracy on the training set (or a fixed subset of ``n_eval`` samples)
+      and on the validation set;
+    * at the steps ``impact_at``, alpha-hat and beta-hat of
+      :func:`lecode.nets.class_impacts` on the probes (or on
+      ``impact_per_class`` samples per class).
+
+    Time in the LE model is ``t = lr * m`` (:attr:`TrainingRecord.times`).
+
+    Parameters
+    ----------
+    net : lecode.nets.MLP
+        Trained in place.
+    X, y : training inputs (N, d) (or images) and integer labels (N,)
+        The labels trained on (possibly corrupted, chapter 7).
+    lr : float > 0
+    steps : int >= 0
+    batch_size : int >= 1, default 1
+    X_val, y_val : optional validation set (both or neither)
+    record_at : array of int in 0..steps, optional
+        Default: 51 evenly spaced steps from 0 to ``steps``.
+    probe_per_class : int >= 1, default 10
+    impact_at : array of int in 0..steps, optional
+        Default: none.
+    impact_per_class : int >= 2, optional
+        Samples per class for the impacts (default: the probes).
+    true_labels : array of int (N,), optional
+        Classes used to choose the probes and to group impact pairs; defaults
+        to ``y`` (for label noise pass the uncorrupted labels: impacts follow
+        the true class, gradients the label).
+    n_eval : int >= 1, optional
+        Evaluate the training loss on a fixed random subset of this size.
+    seed : None, int or numpy.random.Generator
+        Randomness of the probes and of the sampling (not of the
+        initialisation, which belongs to the network).
+    progress : bool, default False
+        Print a progress line to stderr.
+
+    Returns
+    -------
+    TrainingRecord
+    """
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be a lecode.nets.MLP, got {type(net).__name__}")
+    X = net._inputs(X)
+    y = net._labels(y, len(X))
+    lr = check_real("lr", lr, minimum=0.0, strict_min=True)
+    steps = check_int("steps", steps, minimum=0)
+    B = check_int("batch_size", batch_size, minimum=1)
+    check_steps("steps", steps, f"SGD training for steps={steps}", "train for fewer steps")
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val and y_val must be given together")
+    if X_val is not None:
+        X_val = net._inputs(X_val, "X_val")
+        y_val = net._labels(y_val, len(X_val), "y_val", "X_val")
+    record_at = (np.unique(np.linspace(0, steps, 51).round().astype(np.int64))
+                 if record_at is None else _steps_array("record_at", record_at, steps))
+    impact_at = (np.zeros(0, np.int64) if impact_at is None
+                 else _steps_array("impact_at", impact_at, steps))
+    m_probe = check_int("probe_per_class", probe_per_class, minimum=1)
+    if impact_per_class is not None:
+        impact_per_class = check_int("impact_per_class", impact_per_class, minimum=2)
+    classes = y if true_labels is None else net._labels(true_labels, len(X), "true_labels")
+    if n_eval is not None:
+        n_eval = check_int("n_eval", n_eval, minimum=1)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True or False, got {progress!r}")
+    K = net.n_classes
+    if len(X) == 0:
+        raise ValueError("X must hold at least one training sample, got 0")
+    # the records: drawn indices and logits at every step, probe logits at every record
+    n_rec = len(record_at)
+    check_bytes(f"steps={steps}, batch_size={B}, probe_per_class={m_probe}",
+                8 * (steps * B * (K + 1) + n_rec * K * (m_probe * K + 4)),
+                "the records of the drawn samples' logits (steps x batch_size x K) and of the "
+                "probes", "train for fewer steps, or with a smaller batch or fewer probes")
+    rng = as_generator(seed)
+
+    probe = np.concatenate([rng.permutation(np.flatnonzero(classes == k))[:m_probe]
+                            for k in range(K)])
+    if impact_per_class is None:
+        imp_idx = probe
+    else:
+        imp_idx = np.concatenate([rng.permutation(np.flatnonzero(classes == k))[:impact_per_class]
+                                  for k in range(K)])
+    ev = (np.arange(len(X)) if n_eval is None or n_eval >= len(X)
+          else np.sort(rng.choice(len(X), size=n_eval, replace=False)))
+    Xe, ye = X[ev], y[ev]
+    draws = rng.integers(0, len(X), size=(steps, B))
+
+    R, C = len(record_at), len(impact_at)
+    probe_logits = np.empty((R, len(probe), K))
+    tr_loss, tr_acc = np.empty(R), np.empty(R)
+    va_loss, va_acc = np.full(R, np.nan), np.full(R, np.nan)
+    alpha, beta = np.empty(C), np.empty(C)
+    sampled = np.empty((steps, B, K))
+    rec_set = {int(s): r for r, s in enumerate(record_at)}
+    imp_set = {int(s): c for c, s in enumerate(impact_at)}
+
+    def diverged(m):
+        return NonFiniteError(f"training diverged (non-finite logits or parameters) by step {m} "
+                              f"of {steps}; lower lr (got {lr:g})")
+
+    def observe(m):
+        if m in rec_set:
+            r = rec_set[m]
+            with np.errstate(all="ignore"):
+                probe_logits[r] = net.logits(X[probe])
+                Z = net.logits(Xe)
+            if not (np.all(np.isfinite(probe_logits[r])) and np.all(np.isfinite(Z))):
+                raise diverged(m)
+            tr_loss[r] = cross_entropy(Z, ye).mean()
+            tr_acc[r] = np.mean(Z.argmax(1) == ye)
+            if X_val is not None:
+                with np.errstate(all="ignore"):
+                    Zv = net.logits(X_val)
+                if not np.all(np.isfinite(Zv)):
+                    raise diverged(m)
+                va_loss[r] = cross_entropy(Zv, y_val).mean()
+                va_acc[r] = np.mean(Zv.argmax(1) == y_val)
+        if m in imp_set:
+            c = imp_set[m]
+            a, b, _ = class_impacts(net, X[imp_idx], classes[imp_idx])
+            alpha[c], beta[c] = a, b
+
+    t0 = time.perf_counter()
+    every = max(1, steps // 20)
+    with _one_blas_thread():
+        observe(0)
+        for m in range(steps):
+            i = draws[m]
+            with np.errstate(all="ignore"):
+                sampled[m] = net._step(X[i], y[i], lr)
+            if not np.all(np.isfinite(sampled[m])):
+                raise diverged(m)
+            observe(m + 1)
+            if progress and ((m + 1) % every == 0 or m + 1 == steps):
+                el = time.perf_counter() - t0
+                print(f"\rtrain: step {m + 1}/{steps}  {el:.1f}s", end="", file=sys.stderr,
+                      flush=True)
+    if progress:
+        print(file=sys.stderr, flush=True)
+
+    return TrainingRecord(
+        steps=record_at, probe_index=probe, probe_classes=classes[probe],
+        probe_logits=probe_logits, sampled_index=draws, sampled_logits=sampled,
+        train_loss=tr_loss, train_acc=tr_acc, val_loss=va_loss, val_acc=va_acc,
+        impact_steps=impact_at, alpha=alpha, beta=beta, lr=lr, batch_size=B,
+        params=dict(sizes=net.sizes, activation=net.activation, steps=steps,
+                    probe_per_class=m_probe, n_eval=n_eval))

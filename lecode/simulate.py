@@ -33,9 +33,10 @@ from typing import Any, Callable
 import numpy as np
 
 from ._validate import NonFiniteError, as_generator, check_array, check_choice, check_int, check_real
+from .limits import check_bytes, check_steps
 from .model import LEModel, _Kernel, _gradients, _gradients_flat, _vertex_matrix
 
-__all__ = ["simulate", "Trajectory", "sgd_noise_sigma", "METHODS", "X0_SCALE"]
+__all__ = ["simulate", "Trajectory", "sgd_noise_sigma", "euler_rate", "METHODS", "X0_SCALE"]
 
 #: Simulation methods accepted by :func:`simulate`.
 METHODS = ("sde", "ode", "sgd")
@@ -282,6 +283,7 @@ def simulate(model: LEModel, t_end: float, *, dt: float | None = None, method: s
     if not isinstance(centre, (bool, np.bool_)):
         raise TypeError(f"centre must be True or False, got {centre!r}")
     interval = t_end / (n_saves - 1)
+    _check_memory(model, method, n_trials, n_saves, x0)
 
     if method == "sgd":
         if lr is None:
@@ -295,6 +297,8 @@ def simulate(model: LEModel, t_end: float, *, dt: float | None = None, method: s
         if lr > interval * (1 + 1e-12):
             raise ValueError(f"lr must be <= t_end/(n_saves-1) = {interval:.6g} so that every "
                              f"save interval holds at least one SGD step; got lr={lr}")
+        check_steps("lr", t_end / lr, f"feature-SGD to t_end={t_end:g} with lr={lr:g}",
+                    "use a larger lr or a shorter t_end")
         save_steps = [int(round(s * t_end / (lr * (n_saves - 1)))) for s in range(n_saves)]
     else:
         if lr is not None:
@@ -303,6 +307,8 @@ def simulate(model: LEModel, t_end: float, *, dt: float | None = None, method: s
         if dt is None:
             raise TypeError(f"method={method!r} needs the time step dt (a number > 0)")
         dt = check_real("dt", dt, minimum=0.0, strict_min=True)
+        check_steps("dt", t_end / dt, f"Euler-Maruyama to t_end={t_end:g} with dt={dt:g}",
+                    "use a larger dt or a shorter t_end")
         per = max(1, math.ceil(interval / dt * (1 - 1e-12)))
         dt = interval / per
         save_steps = [s * per for s in range(n_saves)]
@@ -361,7 +367,10 @@ def sgd_noise_sigma(model: LEModel, lr: float, x=None, t: float = 0.0) -> float:
     t : float
         Time at which to evaluate the impacts.
     """
+    if not isinstance(model, LEModel):
+        raise TypeError(f"model must be a lecode.LEModel, got {type(model).__name__}")
     lr = check_real("lr", lr, minimum=0.0, strict_min=True)
+    t = check_real("t", t)
     K, n, p = model.n_classes, model.n_per_class, model.dim
     x = np.zeros((K, n, p)) if x is None else check_array("x", x, shape=(K, n, p))
     g = _gradients(model, x, model.labels)                      # (K, n, p)
@@ -384,6 +393,27 @@ def sgd_noise_sigma(model: LEModel, lr: float, x=None, t: float = 0.0) -> float:
 # --------------------------------------------------------------------------
 # internals
 # --------------------------------------------------------------------------
+
+def _check_memory(model: LEModel, method: str, n_trials: int, n_saves: int, x0) -> None:
+    """Refuse a simulation whose arrays would exceed lecode.limits' max_bytes."""
+    K, n, p = model.n_classes, model.n_per_class, model.dim
+    m = n
+    deterministic = method == "ode" or (method == "sde" and not model.is_stochastic)
+    try:
+        one_slot = x0 is not None and np.ndim(x0) >= 3 and np.shape(x0)[-2] == 1
+    except Exception:                       # noqa: BLE001 - x0 is validated later
+        one_slot = False
+    if deterministic and one_slot:
+        m = 1 if model.gradient == "identity" else min(n, K)   # one slot per class (or label)
+    state = n_trials * K * m * p * 8
+    need = state * (n_saves + 4)                # saved states + state, drift and noise buffers
+    if not deterministic or m == n:
+        need = max(need, n_trials * K * n * p * 8 * (n_saves + 4))
+    check_bytes(f"n_trials={n_trials}, n_saves={n_saves}",
+                need, f"the features (n_trials x n_saves x K x n x p = {n_trials} x {n_saves} x "
+                      f"{K} x {n} x {p} floats) and the working state",
+                "use fewer trials, fewer saves or a smaller model")
+
 
 def _initial_state(x0, model: LEModel, n_trials: int, rng) -> np.ndarray:
     """x0 as an array (n_trials, K, m, p) with m = n or 1."""
@@ -438,12 +468,17 @@ def _run_em(model: LEModel, x0: np.ndarray, dt: float, save_steps, rng,
     if model.gradient == "identity" and model.impact_matrix is None:
         _run_identity(model, x, weights, dt, save_steps, rng, stochastic, centre, out)
     else:
+        kernel = _Kernel(model, labels, weights, n)
+        check = _StabilityCheck(model, kernel, dt)
+
         def on_save(s, xs, t):
+            if s < len(save_steps) - 1:
+                check(xs, t)        # before the steps of the next save interval
             out[:, s] = xs
             if centre:
                 out[:, s] -= _global_mean(xs, weights)[:, None, None, :]
 
-        drift = _Kernel(model, labels, weights, n).drift
+        drift = kernel.drift
         if stochastic:
             buf = np.empty(x.shape)
             sq = math.sqrt(dt)
@@ -470,6 +505,123 @@ def _run_em(model: LEModel, x0: np.ndarray, dt: float, save_steps, rng,
         kk = np.broadcast_to(np.arange(K)[:, None], (K, n))
         return out[:, :, kk, model.labels, :]
     return out
+
+
+#: The stability check linearises the drift on K p class-mean coordinates; above
+#: this size (K p > 120) it runs once, at the start, instead of at every save.
+_STABILITY_EVERY_SAVE_MAX = 120
+
+
+def euler_rate(model: LEModel, x=None, t: float = 0.0) -> float:
+    r"""Fastest decay rate of the LE drift linearised at ``x`` (chapter 2).
+
+    Euler(-Maruyama) with step dt multiplies a mode of the linearised drift
+    with eigenvalue :math:`\lambda` by :math:`1 + \lambda\,dt`; for a decaying
+    mode this must stay positive, so the largest step that does not overshoot
+    is :math:`1/r` with :math:`r = \max(0, -\min \operatorname{Re}\lambda)`,
+    the value returned (0: nothing decays, any dt is stable in this sense).
+
+    The linearisation is taken with respect to a common shift of each class
+    (the class-mean dynamics, exact for one point per class):
+
+    .. math::
+
+        J_{kk'} = -\frac1K E_{kk'}(t)\,D_{k'} - \frac{\gamma}{Kn}\,\delta_{kk'} D_k,
+
+    with :math:`D_k` the class average of the gradient's Jacobian:
+    :math:`-I` (``identity``), :math:`-\sum_j F_{kj} P_j` (``projected``,
+    F the label fractions), :math:`W^\top(\operatorname{diag}s - ss^\top)W`
+    with s = softmax(W x) averaged over the class (``ce``).
+
+    Parameters
+    ----------
+    model : LEModel
+    x : array (K, n, p) or (n_trials, K, n, p), optional
+        State (only ``ce`` depends on it); default all zeros.
+    t : float
+        Time at which the impacts are evaluated.
+    """
+    if not isinstance(model, LEModel):
+        raise TypeError(f"model must be a lecode.LEModel, got {type(model).__name__}")
+    t = check_real("t", t)
+    K, n, p = model.n_classes, model.n_per_class, model.dim
+    if x is None:
+        x = np.zeros((1, K, 1, p))
+    else:
+        x = check_array("x", x)
+        if x.ndim == 3:
+            x = x[None]
+        if x.ndim != 4 or x.shape[1] != K or x.shape[3] != p:
+            raise ValueError(f"x must have shape (K, n, p) or (n_trials, K, n, p) with "
+                             f"K = {K}, p = {p}; got {x.shape}")
+    kernel = _Kernel(model, model.labels if x.shape[2] == n else model.labels[:, :x.shape[2]],
+                     None, n)
+    return _decay_rate(model, kernel, x, t)
+
+
+def _gradient_jacobians(model: LEModel, kernel, x: np.ndarray) -> np.ndarray:
+    """D (K, p, p): class-averaged Jacobian of the gradient at slots x (T, K, m, p)."""
+    K, p = model.n_classes, model.dim
+    if model.gradient == "identity":
+        return np.broadcast_to(-np.eye(p), (K, p, p))
+    if model.gradient == "projected":
+        U = _vertex_matrix(K)
+        P = np.einsum("ja,jb->jab", U, U) * (K / (K - 1))       # P_j = u_j u_j^T / |u_j|^2
+        return -np.einsum("kj,jab->kab", kernel.onehot_mean, P)
+    S = kernel._softmax(x)                                     # (T, K, m, K)
+    w = (np.full(x.shape[1:3], 1.0 / x.shape[2]) if kernel.weights is None
+         else kernel.weights)                                  # (K, m)
+    w = w / x.shape[0]
+    diag = np.einsum("km,tkmj->kj", w, S)
+    H = -np.einsum("km,tkmi,tkmj->kij", w, S, S)
+    H[:, np.arange(K), np.arange(K)] += diag
+    W = np.eye(K) if model.readout is None else model.readout
+    return np.einsum("ia,kij,jb->kab", W, H, W)
+
+
+def _decay_rate(model: LEModel, kernel, x: np.ndarray, t: float) -> float:
+    K, p = model.n_classes, model.dim
+    D = _gradient_jacobians(model, kernel, x)
+    E = model.impacts(t)
+    J = -np.einsum("kl,lab->kalb", E, D) / K
+    c = model.gamma / (K * model.n_per_class)
+    if c:
+        idx = np.arange(K)
+        J[idx, :, idx, :] -= c * D
+    lam = np.linalg.eigvals(J.reshape(K * p, K * p))
+    return float(max(0.0, -lam.real.min()))
+
+
+class _StabilityCheck:
+    """Refuses an Euler step that overshoots a decaying mode (1 - r dt <= 0).
+
+    Run at the start and at every save (once only when the linearisation is
+    constant: linear variants with constant impacts; or large: K p > 120).
+    """
+
+    def __init__(self, model: LEModel, kernel, dt: float):
+        self.model, self.kernel, self.dt = model, kernel, dt
+        constant = (model.gradient != "ce" and not callable(model.impact_matrix)
+                    and not callable(model.alpha) and not callable(model.beta))
+        big = model.n_classes * model.dim > _STABILITY_EVERY_SAVE_MAX
+        self.once = constant or big
+        self.done = False
+
+    def __call__(self, x: np.ndarray, t: float) -> None:
+        if self.done:
+            return
+        self.done = self.once
+        with np.errstate(all="ignore"):
+            r = _decay_rate(self.model, self.kernel, x, t)
+        if r * self.dt >= 1.0:
+            m = self.model
+            raise NonFiniteError(
+                f"Euler step dt={self.dt:.3g} is unstable for the {m.gradient!r} variant at "
+                f"t={t:.6g}: the drift linearised at the current state has a mode decaying at "
+                f"rate {r:.4g}, and 1 - rate*dt = {1 - r * self.dt:.3g} <= 0 makes the scheme "
+                f"overshoot (wrong numbers, not necessarily an overflow). The largest stable "
+                f"step is 1/rate = {1 / r:.4g}: use a smaller dt, e.g. dt = {0.5 / r:.3g} "
+                f"(from lecode.simulate import euler_rate: euler_rate(model, x, t) gives the rate)")
 
 
 def _global_mean(x: np.ndarray, weights) -> np.ndarray:

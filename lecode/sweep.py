@@ -16,6 +16,7 @@ setting draws its random numbers from its own child of one
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import itertools
 import math
@@ -25,8 +26,22 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from . import metrics as _metrics
+from ._progress import Progress
 
-__all__ = ["sweep", "SweepResult", "METRICS"]
+__all__ = ["sweep", "SweepResult", "SweepError", "METRICS"]
+
+
+class SweepError(RuntimeError):
+    """A grid setting failed with an exception that could not be re-raised as its own type.
+
+    Exceptions raised while a setting runs are re-raised with the setting
+    named in the message (``grid setting 3 of 6 (index (1, 0): beta=0.5,
+    sigma=0.1): ...``) and, where their type allows it, as the same type
+    (``ValueError``, ``lecode.NonFiniteError``...); otherwise as a
+    ``SweepError`` from the original. Either way the exception carries
+    ``setting_index`` (the grid index tuple) and ``setting`` (a dict of the
+    swept values).
+    """
 
 #: Names accepted as ``metric``: each is evaluated on the features at every
 #: saved time, with the trajectory's labels and the model's readout.
@@ -144,6 +159,40 @@ class _Task:
     seed: np.random.SeedSequence
     metric: Any
     final_only: bool = False
+    where: str = ""                 # "grid setting g of G (index (...): name=value, ...)"
+    index: tuple = ()
+    setting: Any = None
+
+
+def _reraise(exc: BaseException, task: "_Task"):
+    new = _with_setting(exc, task.where, task.index, task.setting)
+    if new is exc:
+        raise exc
+    raise new from exc
+
+
+def _with_setting(exc: BaseException, where: str, index: tuple, setting) -> BaseException:
+    """``exc`` re-made with ``where`` in front of its message (same type if possible)."""
+    if getattr(exc, "setting_index", None) is not None:
+        return exc                                      # already named (re-raised twice)
+    msg = f"{where}: {exc}"
+    new = None
+    if type(exc).__init__ is BaseException.__init__ or isinstance(exc, (ValueError, TypeError,
+                                                                         ArithmeticError)):
+        try:
+            new = type(exc)(msg)
+            if str(new) != msg:
+                new = None
+        except Exception:                               # noqa: BLE001 - odd constructor
+            new = None
+    if new is None:
+        new = SweepError(f"{where}: {type(exc).__name__}: {exc}")
+    try:
+        new.setting_index, new.setting = index, setting
+    except AttributeError:                              # pragma: no cover - slotted exception
+        new = SweepError(f"{where}: {type(exc).__name__}: {exc}")
+        new.setting_index, new.setting = index, setting
+    return new
 
 
 def _evaluate_named(name: str, traj, final_only: bool = False) -> np.ndarray:
@@ -156,7 +205,18 @@ def _evaluate_named(name: str, traj, final_only: bool = False) -> np.ndarray:
 
 
 def _run_task(task: _Task):
-    """Simulate one setting and evaluate the metric: returns (times, values)."""
+    """Simulate one setting and evaluate the metric: returns (times, values).
+
+    Any exception is re-raised naming the setting (see :class:`SweepError`),
+    here in the worker, so that every executor reports it the same way.
+    """
+    try:
+        return _run_task_bare(task)
+    except Exception as exc:                            # noqa: BLE001 - re-raised, named
+        _reraise(exc, task)
+
+
+def _run_task_bare(task: _Task):
     from .simulate import simulate
 
     traj = simulate(task.model, n_trials=task.n_trials, seed=task.seed, **task.sim_kwargs)
@@ -230,10 +290,54 @@ def _grid_axes(grid, model, fixed_sim: dict):
     return tuple(names), keys, tuple(values)
 
 
+def _short(v) -> str:
+    """A value as it appears in an error message (arrays by shape, long reprs cut)."""
+    if isinstance(v, np.ndarray) and v.size > 4:
+        return f"<array {v.shape}>"
+    r = repr(v.tolist() if isinstance(v, np.ndarray) else v)
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def _execute(tasks, executor, bar: Progress) -> list:
+    """Run the tasks serially or on ``executor``; results in task order.
+
+    On the first failure the tasks not yet started are cancelled and the
+    (already setting-named) exception is raised. A failure to *submit* or to
+    transfer a task (e.g. an unpicklable metric for a process pool) is
+    named here, in the caller's process.
+    """
+    out = []
+    with bar:
+        if executor is None:
+            for t in tasks:
+                out.append(_run_task(t))
+                bar.update()
+            return out
+        futures = []
+        try:
+            for t in tasks:
+                try:
+                    futures.append(executor.submit(_run_task, t))
+                except Exception as exc:                # noqa: BLE001 - named below
+                    _reraise(exc, t)
+            pending = dict(zip(futures, tasks))
+            for fut in concurrent.futures.as_completed(futures):
+                t = pending[fut]
+                exc = fut.exception()
+                if exc is not None:
+                    _reraise(exc, t)
+                bar.update()
+            return [f.result() for f in futures]
+        finally:
+            for f in futures:
+                f.cancel()
+
+
 def sweep(model, grid, metric, *, t_end=None, dt=None, method: str = "sde",
           n_trials: int = 1, n_saves: int = 2, seed=None, executor=None,
           trials_per_task: int | None = None, common_random_numbers: bool = False,
-          final_only: bool = False, **simulate_options) -> SweepResult:
+          final_only: bool = False, progress: bool = False,
+          **simulate_options) -> SweepResult:
     r"""Evaluate a metric over a grid of parameter settings and independent trials.
 
     For every setting of the Cartesian product of the ``grid`` axes, the
@@ -283,11 +387,14 @@ def sweep(model, grid, metric, *, t_end=None, dt=None, method: str = "sde",
         whether the settings run serially or on any executor, in any order.
         ``SweepResult.seed`` records the entropy (also when ``seed=None``).
     executor : concurrent.futures.Executor, optional
-        Runs the settings through ``executor.map`` (e.g. a
+        Runs the settings through ``executor.submit`` (e.g. a
         ``ProcessPoolExecutor``, a ``ThreadPoolExecutor``, or
-        ``distributed.Client(...).get_executor()``). Default: serially, in
-        this process. With a process pool every value in the grid, the model
-        (including callable impacts) and the metric must be picklable.
+        ``distributed.Client(...).get_executor()``; see the README's "Bigger
+        sweeps"). Default: serially, in this process. With a process pool
+        every value in the grid, the model (including callable impacts) and
+        the metric must be picklable. If a setting fails, the exception names
+        it (index and parameter values; :class:`SweepError`), the settings
+        not yet started are cancelled, and nothing is returned.
     trials_per_task : int, optional
         Split each setting's trials into work items of this many trials (each
         with its own child seed), to parallelise a small grid with many
@@ -337,6 +444,13 @@ def sweep(model, grid, metric, *, t_end=None, dt=None, method: str = "sde",
                         "receives the whole trajectory (use traj.final())")
     if not isinstance(common_random_numbers, (bool, np.bool_)):
         raise TypeError(f"common_random_numbers must be True or False, got {common_random_numbers!r}")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True or False, got {progress!r}")
+    if executor is not None and not (isinstance(executor, concurrent.futures.Executor)
+                                     or callable(getattr(executor, "submit", None))):
+        raise TypeError(f"executor must be None (serial) or a concurrent.futures.Executor such "
+                        f"as ProcessPoolExecutor(), ThreadPoolExecutor() or a dask client's "
+                        f"get_executor(); got {type(executor).__name__} {executor!r}")
     bad = set(simulate_options) - set(SIMULATE_KEYS)
     if bad:
         raise TypeError(f"sweep got unexpected keyword argument(s) {', '.join(sorted(bad))}; "
@@ -362,18 +476,25 @@ def sweep(model, grid, metric, *, t_end=None, dt=None, method: str = "sde",
 
     # one validated (model, simulate kwargs) per setting, in C order
     grid_shape = tuple(len(v) for v in values)
-    settings = []
-    for combo in itertools.product(*values):
+    n_total = int(np.prod(grid_shape, dtype=np.int64))
+    settings, labels = [], []
+    for g, (index, combo) in enumerate(zip(itertools.product(*(range(n) for n in grid_shape)),
+                                           itertools.product(*values))):
         model_changes, sim = {}, dict(fixed, n_saves=n_saves)
+        named = {}
         for group, val in zip(keys, combo):
             vals = val if len(group) > 1 else (val,)
             for name, v in zip(group, vals):
                 (model_changes if name in fields else sim)[name] = v
+                named[name] = v
+        desc = ", ".join(f"{k}={_short(v)}" for k, v in named.items()) or "the base model"
+        where = f"grid setting {g} of {n_total} (index {index}: {desc})"
         try:
             m = model.replace(**model_changes) if model_changes else model
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"grid setting {model_changes}: {exc}") from None
+            raise _with_setting(exc, where, index, named) from None
         settings.append((m, sim))
+        labels.append((where, index, named))
 
     root, entropy = _root_seed(seed)
     n_set = len(settings)
@@ -381,14 +502,19 @@ def sweep(model, grid, metric, *, t_end=None, dt=None, method: str = "sde",
     sizes = [chunk] * (n_trials // chunk) + ([n_trials % chunk] if n_trials % chunk else [])
     setting_seeds = ([root] * n_set if common_random_numbers else root.spawn(n_set))
     tasks = []
-    for (m, sim), ss in zip(settings, setting_seeds):
+    for (m, sim), ss, (where, index, named) in zip(settings, setting_seeds, labels):
         if len(sizes) == 1:
             seeds = [ss]
         else:
             seeds = np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key).spawn(len(sizes))
-        tasks.extend(_Task(m, sim, T, s, metric, bool(final_only)) for T, s in zip(sizes, seeds))
+        first = 0
+        for T, s in zip(sizes, seeds):
+            w = where if len(sizes) == 1 else f"{where[:-1]}; trials {first}-{first + T - 1})"
+            tasks.append(_Task(m, sim, T, s, metric, bool(final_only), w, index, named))
+            first += T
 
-    outputs = list(map(_run_task, tasks)) if executor is None else list(executor.map(_run_task, tasks))
+    outputs = _execute(tasks, executor, Progress(len(tasks), "sweep", unit="work items",
+                                                 enabled=bool(progress)))
 
     times, vals = [], []
     per = len(sizes)

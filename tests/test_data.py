@@ -239,3 +239,188 @@ def test_corrupt_labels_property(sizes, p, seed):
         assert len(moved) == round(p * nk) and np.all(moved != k)
         others = np.delete(np.bincount(moved, minlength=len(sizes)), k)
         assert others.max() - others.min() <= 1
+
+
+# ---------------------------------------------------------------- CIFAR-10: safety
+
+import struct  # noqa: E402
+
+
+def _py2_batch_bytes(arr, labels, extra_keys=True):
+    """A batch pickled as the published CIFAR-10 files are (Python 2 cPickle, protocol 2).
+
+    Written opcode by opcode: GLOBAL numpy.core.multiarray._reconstruct, numpy
+    ndarray/dtype, the dtype state (3, '|', None, None, None, -1, -1, 0) and the
+    array state (1, shape, dtype, False, raw str) -- the structure pickletools
+    shows for the real ``data_batch_1``.
+    """
+    def binstring(b):
+        return b"T" + struct.pack("<i", len(b)) + b if len(b) > 255 else b"U" + bytes([len(b)]) + b
+
+    def binint(i):
+        return b"J" + struct.pack("<i", i)
+
+    out = [b"\x80\x02", b"}q\x01", b"("]
+    if extra_keys:
+        out += [binstring(b"batch_label"), binstring(b"training batch 1 of 5")]
+    out += [binstring(b"labels"), b"]", b"("] + [binint(int(v)) for v in labels] + [b"e"]
+    out += [binstring(b"data"),
+            b"cnumpy.core.multiarray\n_reconstruct\n",
+            b"cnumpy\nndarray\n", binint(0), b"\x85", binstring(b"b"), b"\x87", b"R",
+            # state: (1, shape, dtype, False, raw)
+            b"(", binint(1), binint(arr.shape[0]), binint(arr.shape[1]), b"\x86",
+            b"cnumpy\ndtype\n", binstring(b"u1"), binint(0), binint(1), b"\x87", b"R",
+            b"(", binint(3), binstring(b"|"), b"N", b"N", b"N", binint(-1), binint(-1),
+            binint(0), b"t", b"b",
+            b"\x89", binstring(np.ascontiguousarray(arr, dtype=np.uint8).tobytes()), b"t", b"b"]
+    if extra_keys:
+        out += [binstring(b"filenames"), b"]", b"("]
+        out += [binstring(f"img_{i}.png".encode()) for i in range(len(labels))] + [b"e"]
+    out += [b"u", b"."]
+    return b"".join(out)
+
+
+def test_py2_format_batch_is_read(tmp_path):
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 10, size=40)
+    arr = rng.integers(0, 256, size=(40, 3072), dtype=np.uint8)
+    (tmp_path / "test_batch").write_bytes(_py2_batch_bytes(arr, labels))
+    raw = pickle.loads((tmp_path / "test_batch").read_bytes(), encoding="bytes")
+    assert np.array_equal(raw[b"data"], arr)      # the hand-written pickle is a real one
+    X, y = data.cifar10(tmp_path, classes=tuple(range(10)), split="test", flatten=True)
+    # cifar10 shuffles; compare as multisets of (label, row)
+    got = sorted(zip(y.tolist(), map(bytes, np.round(X * 255).astype(np.uint8))))
+    hwc = arr.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).reshape(len(arr), -1)
+    want = sorted(zip(labels.tolist(), map(bytes, hwc)))
+    assert got == want
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_python3_pickles_of_every_protocol_are_read(tmp_path, protocol):
+    rng = np.random.default_rng(protocol)
+    arr = rng.integers(0, 256, size=(30, 3072), dtype=np.uint8)
+    labels = np.arange(30) % 10
+    with open(tmp_path / "test_batch", "wb") as fh:
+        pickle.dump({b"data": arr, b"labels": labels.tolist(), b"batch_label": b"x"}, fh,
+                    protocol=protocol)
+    X, y = data.cifar10(tmp_path, classes=(3, 4), split="test", flatten=True)
+    assert np.bincount(y).tolist() == [3, 3]
+    # labels stored as an int64 array (and pickled array in Fortran order) also work
+    with open(tmp_path / "test_batch", "wb") as fh:
+        pickle.dump({"data": np.asfortranarray(arr), "labels": labels}, fh, protocol=protocol)
+    X2, y2 = data.cifar10(tmp_path, classes=(3, 4), split="test", flatten=True)
+    assert np.array_equal(np.sort(X2.sum(axis=1)), np.sort(X.sum(axis=1)))
+
+
+def test_full_size_batch_is_read(tmp_path):
+    # the real shape: 10,000 x 3072 uint8 (30 MB)
+    arr = np.zeros((10_000, 3072), dtype=np.uint8)
+    arr[:, 1] = np.arange(10_000) % 256
+    labels = np.arange(10_000) % 10
+    (tmp_path / "test_batch").write_bytes(_py2_batch_bytes(arr, labels, extra_keys=False))
+    X, y = data.cifar10(tmp_path, classes=(0, 9), split="test", flatten=True)
+    assert X.shape == (2000, 3072) and np.bincount(y).tolist() == [1000, 1000]
+
+
+class _Hostile:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import pathlib
+        return (pathlib.Path.touch, (pathlib.Path(self.marker),))
+
+
+class _HostileSystem:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("hostile", [_Hostile, _HostileSystem])
+def test_hostile_batch_is_refused_without_side_effect(tmp_path, hostile):
+    marker = tmp_path / "pwned"
+    good = np.zeros((10, 3072), dtype=np.uint8)
+    payload = {b"data": good, b"labels": [0] * 10, b"batch_label": hostile(str(marker))}
+    with open(tmp_path / "test_batch", "wb") as fh:
+        pickle.dump(payload, fh)
+    with pytest.raises(ValueError, match="refused to load the global") as info:
+        data.cifar10(tmp_path, split="test")
+    assert "test_batch" in str(info.value)
+    assert not marker.exists()
+    # control: an unrestricted pickle.load of the same file does run the payload
+    with open(tmp_path / "test_batch", "rb") as fh:
+        pickle.load(fh, encoding="bytes")
+    assert marker.exists()
+
+
+def _dump(tmp_path, obj, protocol=4):
+    with open(tmp_path / "test_batch", "wb") as fh:
+        pickle.dump(obj, fh, protocol=protocol)
+
+
+_GOOD = np.zeros((10, 3072), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("payload, match", [
+    (b"not a pickle at all", "cannot be read|not a valid"),
+    ([1, 2, 3], "not a dict"),
+    ({b"data": _GOOD}, "no 'data'/'labels'"),
+    ({b"data": _GOOD.tolist(), b"labels": [0] * 10}, "not a numpy array"),
+    ({b"data": _GOOD.astype(np.float64), b"labels": [0] * 10}, "dtype"),
+    ({b"data": _GOOD.astype(np.int64), b"labels": [0] * 10}, "dtype uint8"),
+    ({b"data": _GOOD[:, :3000], b"labels": [0] * 10}, "shape"),
+    ({b"data": _GOOD.ravel(), b"labels": [0] * 10}, "shape"),
+    ({b"data": _GOOD[:0], b"labels": []}, "shape"),
+    ({b"data": _GOOD, b"labels": [0] * 9}, "9 entries"),
+    ({b"data": _GOOD, b"labels": [0] * 9 + [10]}, "0..9"),
+    ({b"data": _GOOD, b"labels": [0] * 9 + [-1]}, "0..9"),
+    ({b"data": _GOOD, b"labels": [0] * 9 + [2**70]}, "0..9"),
+    ({b"data": _GOOD, b"labels": [0] * 9 + [1.0]}, "0..9"),
+    ({b"data": _GOOD, b"labels": [0] * 9 + [True]}, "0..9"),
+    ({b"data": _GOOD, b"labels": "0123456789"}, "list of ints"),
+    ({b"data": _GOOD, b"labels": np.zeros((10, 1), dtype=int)}, "1-D integer"),
+    ({b"data": _GOOD, b"labels": np.zeros(10)}, "dtype"),          # float array refused in the reader
+    ({b"data": np.array([object()] * 10), b"labels": [0] * 10}, "not a valid"),
+])
+def test_malformed_batches_get_clear_errors(tmp_path, payload, match):
+    if isinstance(payload, bytes):
+        (tmp_path / "test_batch").write_bytes(payload)
+    else:
+        _dump(tmp_path, payload)
+    with pytest.raises(ValueError, match=match) as info:
+        data.cifar10(tmp_path, split="test")
+    assert "test_batch" in str(info.value) and "CIFAR-10" in str(info.value)
+
+
+def test_truncated_and_crafted_array_states(tmp_path):
+    full = pickle.dumps({b"data": _GOOD, b"labels": [0] * 10}, protocol=2)
+    for cut in (1, 10, len(full) // 2, len(full) - 1):
+        (tmp_path / "test_batch").write_bytes(full[:cut])
+        with pytest.raises(ValueError, match="not a valid CIFAR-10"):
+            data.cifar10(tmp_path, split="test")
+    # an array whose stated shape does not match its bytes
+    arr = _py2_batch_bytes(_GOOD, [0] * 10, extra_keys=False)
+    bad = arr.replace(struct.pack("<i", 3072), struct.pack("<i", 3073), 1)
+    (tmp_path / "test_batch").write_bytes(bad)
+    with pytest.raises(ValueError, match="needs .* bytes"):
+        data.cifar10(tmp_path, split="test")
+    # an object dtype named in the pickle
+    bad = arr.replace(b"U\x02u1", b"U\x02O8", 1)
+    (tmp_path / "test_batch").write_bytes(bad)
+    with pytest.raises(ValueError, match="dtype 'O8' is not allowed"):
+        data.cifar10(tmp_path, split="test")
+    # a dtype state with fields
+    bad = arr.replace(b"U\x01|NNN", b"U\x01|N(tN", 1)
+    (tmp_path / "test_batch").write_bytes(bad)
+    with pytest.raises(ValueError, match="plain integer dtypes"):
+        data.cifar10(tmp_path, split="test")
+
+
+def test_oversized_batch_file_is_refused(tmp_path, monkeypatch):
+    _dump(tmp_path, {b"data": _GOOD, b"labels": [0] * 10})
+    monkeypatch.setattr(data, "CIFAR10_MAX_BATCH_BYTES", 1000)
+    with pytest.raises(ValueError, match="more than the 1000"):
+        data.cifar10(tmp_path, split="test")

@@ -13,6 +13,13 @@ Total: about 20 s of CPU for the three reduced runs (more wall time on a loaded 
 """
 
 import concurrent.futures
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -188,3 +195,123 @@ def test_digits(reduced):
     assert not np.isnan(st["class_means"][3, 0, 0]).any()
     for K in (2, 3, 4, 5):
         assert st[f"sampled_logits_K{K}"].shape == (int(st["cfg_steps"]), K)
+
+
+# ---------------------------------------------------------------- files: where, and atomically
+
+def test_command_writes_to_the_current_folder_by_default(tmp_path, reduced, monkeypatch, capsys):
+    res = reduced("geomnist")
+    monkeypatch.setattr(E, "run", lambda name, **kw: res)
+    monkeypatch.chdir(tmp_path)
+    before = {p: p.stat().st_mtime_ns for p in E.DATA_DIR.glob("*.npz")}
+    assert E.main(["geomnist", "--quiet"]) == 0                 # full run: ./geomnist.npz
+    assert (tmp_path / "geomnist.npz").is_file()
+    assert {p: p.stat().st_mtime_ns for p in E.DATA_DIR.glob("*.npz")} == before
+    (tmp_path / "sub").mkdir()
+    assert E.main(["geomnist", "--quiet", "--out", "sub"]) == 0   # an existing folder
+    assert (tmp_path / "sub" / "geomnist.npz").is_file()
+    assert E.main(["geomnist", "--reduced", "--quiet", "--out", "sub"]) == 0
+    assert (tmp_path / "sub" / "geomnist_reduced.npz").is_file()
+    assert E.main(["geomnist", "--quiet", "--out", "new/dir/x.npz"]) == 0
+    assert E.load("geomnist", path="new/dir/x.npz")["class_means"].shape == res["class_means"].shape
+    capsys.readouterr()
+
+
+def test_command_refuses_unwritable_out_before_running(tmp_path, monkeypatch):
+    called = []
+    monkeypatch.setattr(E, "run", lambda name, **kw: called.append(name))
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(ValueError, match="--out"):
+        E.main(["digits", "--out", str(tmp_path / "a_file" / "x.npz")])
+    assert called == []
+
+
+def test_data_dir_resolution(tmp_path, monkeypatch):
+    monkeypatch.delenv(E.DATA_DIR_ENV, raising=False)
+    assert E.data_dir() == E.DATA_DIR                       # a checkout: chapters/data
+    monkeypatch.setenv(E.DATA_DIR_ENV, str(tmp_path))
+    assert E.data_dir() == tmp_path
+    with pytest.raises(FileNotFoundError, match=E.DATA_DIR_ENV):
+        E.load("digits")
+    monkeypatch.setenv(E.DATA_DIR_ENV, str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        E.data_dir()
+    monkeypatch.delenv(E.DATA_DIR_ENV)
+    monkeypatch.setattr(E, "DATA_DIR", tmp_path / "no_checkout")   # an installed wheel
+    assert E.data_dir() == E.PACKAGE_DATA_DIR
+    with pytest.raises(TypeError, match="path"):
+        E.load("digits", path=3)
+    with pytest.raises(TypeError, match="results"):
+        E.save([1], tmp_path / "x.npz")
+    with pytest.raises(TypeError, match="progress"):
+        E.run("digits", reduced=True, progress="yes")
+
+
+_SAVER = textwrap.dedent(r"""
+    import sys
+    import numpy as np
+    from lecode import experiments as E
+    res = dict(E.load("geomnist"))
+    print("ready", flush=True)
+    v = 0
+    while True:
+        v += 1
+        res["wall_time"] = np.array(float(v))
+        E.save(res, sys.argv[1])
+""")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="SIGKILL needs POSIX")
+def test_save_killed_at_random_moments_leaves_a_loadable_file(tmp_path):
+    """The stored geomnist result (0.5 MB) saved in a loop, the saver killed 6 times."""
+    target = tmp_path / "geomnist.npz"
+    stored = E.load("geomnist")
+    E.save(dict(stored, wall_time=np.array(-1.0)), target)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        proc = subprocess.Popen([sys.executable, "-c", _SAVER, str(target)],
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout.readline().strip() == "ready"
+            time.sleep(float(rng.uniform(0.05, 0.5)))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        back = E.load("geomnist", path=target)               # old or new, never broken
+        assert set(back) == set(stored)
+        np.testing.assert_array_equal(back["class_means"], stored["class_means"])
+
+
+def test_installed_wheel_finds_its_stored_results(tmp_path):
+    """A plain (non-editable) install: the results ship as package data lecode/stored."""
+    root = Path(E.__file__).resolve().parents[1]
+    wheel_dir, target = tmp_path / "wheel", tmp_path / "site"
+    # with build isolation, as a plain `pip install .` builds (setuptools from the index)
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                            "-w", str(wheel_dir), str(root)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-2000:]
+    wheel = next(wheel_dir.glob("lecode-*.whl"))
+    inst = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                           "--target", str(target), str(wheel)], capture_output=True, text=True)
+    assert inst.returncode == 0, inst.stderr[-2000:]
+    for name in E.EXPERIMENTS:
+        assert (target / "lecode" / "stored" / f"{name}.npz").is_file()
+    # run it without the editable install (-S: no .pth files), from an empty folder
+    import sysconfig
+    site = sysconfig.get_paths()["purelib"]
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(target)!r}, {site!r}]
+        import lecode, lecode.imitation as I, lecode.experiments as E
+        assert lecode.__file__.startswith({str(target)!r}), lecode.__file__
+        rec = I.record("geomnist")
+        print(E.data_dir().name, rec.n_classes)
+    """)
+    env = {k: v for k, v in os.environ.items() if k != E.DATA_DIR_ENV}
+    out = subprocess.run([sys.executable, "-S", "-c", code], cwd=tmp_path, env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["stored", "3"]

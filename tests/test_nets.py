@@ -394,3 +394,86 @@ def test_ntk_is_symmetric_psd_gram(hidden, K, N, activation, seed):
     assert np.linalg.eigvalsh(G).min() > -1e-9 * max(1.0, np.abs(G).max())
     J = net.param_jacobian(X).reshape(N * K, -1)
     assert np.allclose(G, J @ J.T)
+
+
+# ---------------------------------------------------------------- clear errors, no import circle
+
+def test_cross_entropy_and_softmax_errors_name_the_parameter():
+    with pytest.raises(ValueError, match=r"y must hold labels in 0\.\.2, got 7"):
+        nets.cross_entropy(np.zeros((2, 3)), [0, 7])
+    with pytest.raises(ValueError, match=r"y must hold labels in 0\.\.2, got -1"):
+        nets.cross_entropy(np.zeros((2, 3)), [0, -1])
+    with pytest.raises(ValueError, match=r"y must have shape \(2,\)"):
+        nets.cross_entropy(np.zeros((2, 3)), [0])
+    with pytest.raises(TypeError, match="y must hold integer labels"):
+        nets.cross_entropy(np.zeros((2, 3)), [0.5, 1.0])
+    with pytest.raises(ValueError, match=r"Z must have shape \(N, K\)"):
+        nets.cross_entropy(np.zeros(3), [0, 1, 2])
+    with pytest.raises(ValueError, match="Z must contain only finite"):
+        nets.cross_entropy(np.full((1, 3), np.nan), [0])
+    assert nets.cross_entropy(np.zeros((0, 3)), []).shape == (0,)
+    with pytest.raises(TypeError, match="Z must be array-like"):
+        nets.softmax("abc")
+    with pytest.raises(ValueError, match="Z must have a last axis"):
+        nets.softmax(np.zeros((2, 0)))
+
+
+def test_loss_and_accuracy_of_an_empty_batch_are_errors():
+    net = nets.MLP((5, 4, 3), seed=0)
+    with pytest.raises(ValueError, match="X must hold at least one sample"):
+        net.loss(np.zeros((0, 5)), np.zeros(0, dtype=int))
+    with pytest.raises(ValueError, match="X must hold at least one sample"):
+        net.accuracy(np.zeros((0, 5)), np.zeros(0, dtype=int))
+    with pytest.raises(ValueError, match="X must hold at least one training sample"):
+        nets.train(net, np.zeros((0, 5)), np.zeros(0, dtype=int), lr=0.1, steps=1)
+
+
+def _lecode_imports(path):
+    """Modules of lecode imported by a source file (at any level, relative or absolute)."""
+    import ast
+    tree = ast.parse(path.read_text())
+    pkg = path.parent.relative_to(path.parents[1] if path.parent.name != "lecode"
+                                  else path.parent.parent).as_posix().replace("/", ".")
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+                names = [mod] + [f"{mod}.{a.name}" for a in node.names]
+            else:
+                names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+            out.update(n for n in names if n.startswith("lecode"))
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("lecode"))
+    return out
+
+
+def test_no_import_cycle_between_lecode_modules():
+    """Every module imports only modules below it (the layering reads one way)."""
+    from pathlib import Path
+    root = Path(nets.__file__).resolve().parent
+    files = {}
+    for f in root.rglob("*.py"):
+        rel = f.relative_to(root.parent).with_suffix("").as_posix().replace("/", ".")
+        files[rel.removesuffix(".__init__")] = f
+    graph = {m: {d for d in _lecode_imports(f) if d in files and d != m} for m, f in files.items()}
+    # the package __init__ files re-export their children: leave those edges out
+    graph = {m: {d for d in deps if not d.startswith(m + ".")} for m, deps in graph.items()}
+    # which modules import nets, and nets imports none of them
+    assert "lecode._training" not in files
+    assert graph["lecode.nets"] <= {"lecode._validate", "lecode.limits"}
+    state = {}
+
+    def visit(m, stack):
+        state[m] = "open"
+        for d in graph[m]:
+            if state.get(d) == "open":
+                raise AssertionError("import cycle: " + " -> ".join(stack + [m, d]))
+            if d not in state:
+                visit(d, stack + [m])
+        state[m] = "done"
+
+    for m in graph:
+        if m not in state:
+            visit(m, [])

@@ -466,3 +466,83 @@ def test_sgd_noise_sigma_matches_enumerated_step_covariance(gradient, d):
         trC += np.trace(np.cov(V.T, bias=True))
     want = math.sqrt(n * lr * trC / (K * d))
     assert sgd_noise_sigma(m, lr, x) == pytest.approx(want, rel=1e-12)
+
+
+# ----------------------------------------------------- Euler stability of every variant
+
+from lecode import exact  # noqa: E402
+from lecode.simulate import euler_rate  # noqa: E402
+
+
+def _projected_y(traj):
+    U = np.eye(3) - 1.0 / 3
+    cm = traj.class_means()[0]                                   # (S, K, K)
+    return np.einsum("skj,kj->sk", cm, U) / np.sum(U * U, axis=1)
+
+
+def test_projected_unstable_step_refused_and_stable_step_matches_exact():
+    # the review's case: beta = 31, dt = 0.5 gave y(10) = 1.1e12 against 3.7e-44
+    m = LEModel(3, 1, alpha=1.0, beta=31.0, gradient="projected")
+    x0 = (np.eye(3) - 1.0 / 3)[:, None, :]                       # y_k(0) = 1: the equal-y mode
+    assert euler_rate(m) == pytest.approx(10.0)                  # -(alpha - beta)/K
+    with pytest.raises(NonFiniteError, match=r"unstable for the 'projected'.*1/rate = 0\.1"):
+        simulate(m, 10.0, dt=0.5, method="ode", x0=x0, n_saves=3)
+    tr = simulate(m, 1.0, dt=1e-4, method="ode", x0=x0, n_saves=3)
+    eq, _ = exact.projected_mode_scales(np.array(1.0), np.array(31.0), 3)
+    np.testing.assert_allclose(_projected_y(tr)[-1], (1 - 10 * 1e-4) ** 1e4, rtol=1e-9)  # Euler
+    np.testing.assert_allclose(_projected_y(tr)[-1], float(eq), rtol=1e-2)   # exact exp(-10)
+    # just under the largest stable step: runs, and the mode decays without a sign flip
+    tr = simulate(m, 1.0, dt=0.099, method="ode", x0=x0, n_saves=2)
+    y = _projected_y(tr)[-1]
+    assert np.all((0 < y) & (y < 1e-5))
+
+
+def test_ce_unstable_step_refused_and_stable_step_matches_exact():
+    # the review's case: alpha = 100, dt = 1 gave margin 33.3 against 6.90
+    m = LEModel(3, 1, alpha=100.0, beta=0.0, gradient="ce")
+    x0 = np.zeros((3, 1, 3))
+    assert euler_rate(m) == pytest.approx(100.0 / 9)             # (alpha - beta)/K^2 at x = 0
+    with pytest.raises(NonFiniteError, match=r"unstable for the 'ce'"):
+        simulate(m, 10.0, dt=1.0, method="ode", x0=x0, n_saves=2)
+    tr = simulate(m, 10.0, dt=1e-3, method="ode", x0=x0, n_saves=2)
+    U = np.eye(3) - 1.0 / 3
+    s = np.mean(np.sum(tr.class_means()[0, -1] * U, axis=1) / np.sum(U * U, axis=1))
+    s_exact = float(exact.ce_symmetric_margin(10.0, alpha=100.0, beta=0.0, n_classes=3))
+    assert s_exact == pytest.approx(6.90, abs=0.01)
+    assert s == pytest.approx(s_exact, rel=2e-3)
+
+
+def test_identity_with_impact_matrix_is_checked_too():
+    E = np.array([[-30.0, 0.0, 0.0], [0.0, -30.0, 0.0], [0.0, 0.0, -30.0]])
+    m = LEModel(3, 2, impact_matrix=E, gradient="identity")
+    assert euler_rate(m) == pytest.approx(10.0)
+    with pytest.raises(NonFiniteError, match="1/rate = 0.1"):
+        simulate(m, 1.0, dt=0.5, n_saves=3, seed=0)
+    tr = simulate(m, 1.0, dt=1e-4, n_saves=2, x0=np.ones((3, 2, 3)))
+    np.testing.assert_allclose(tr.final(), np.exp(-10.0), rtol=1e-2)
+
+
+def test_ce_stability_checked_along_the_run_for_time_varying_impacts():
+    # impacts that grow after t = 1: fine at the start, unstable later
+    m = LEModel(3, 1, alpha=lambda t: 1.0 if t < 1 else 200.0, beta=0.0, gradient="ce")
+    with pytest.raises(NonFiniteError, match=r"at t=1"):
+        simulate(m, 2.0, dt=0.1, method="ode", x0=np.zeros((3, 1, 3)), n_saves=3)
+
+
+def test_euler_rate_validation():
+    m = LEModel(3, 2, alpha=1.0, beta=0.0)
+    with pytest.raises(TypeError, match="model"):
+        euler_rate("m")
+    with pytest.raises(ValueError, match="x must have shape"):
+        euler_rate(m, np.zeros((2, 2, 3)))
+    with pytest.raises(ValueError, match="t must be finite"):
+        euler_rate(m, t=float("nan"))
+    assert euler_rate(LEModel(3, 2, alpha=1.0, beta=0.0, gradient="identity")) == 0.0
+
+
+def test_sgd_noise_sigma_validates_model_and_t():
+    with pytest.raises(TypeError, match="model must be a lecode.LEModel"):
+        sgd_noise_sigma("m", lr=0.1)
+    m = LEModel(3, 2, alpha=1.0, beta=0.5)
+    with pytest.raises(ValueError, match="t must be finite"):
+        sgd_noise_sigma(m, lr=0.1, t=float("nan"))

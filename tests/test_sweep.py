@@ -187,3 +187,135 @@ def test_cover_theorem_few_points_always_separable():
     res = sweep(model, {"beta": [0.25, 2.0]}, "is_separable", t_end=20.0, dt=0.25,
                 n_trials=8, seed=1, centre=True)
     assert np.all(res.probability() == 1.0)
+
+
+# ---------------------------------------------------------------- failures name their setting
+
+def fails_at_beta_2(traj):
+    """Module-level metric that fails for one setting (beta == 2) only."""
+    if traj.model.beta == 2.0:
+        raise ValueError("metric cannot handle this")
+    return traj.class_means()[:, -1].std(axis=(-2, -1))
+
+
+def keyerror_at_beta_2(traj):
+    if traj.model.beta == 2.0:
+        raise KeyError("missing")
+    return traj.class_means()[:, -1].std(axis=(-2, -1))
+
+
+def overflow_at_beta_2(traj):
+    if traj.model.beta == 2.0:
+        from lecode import NonFiniteError
+        raise NonFiniteError("overflow in the metric")
+    return traj.class_means()[:, -1].std(axis=(-2, -1))
+
+
+GRID = {"beta": [0.5, 2.0], "sigma": [0.1, 0.3]}
+
+
+def _check_named(info, exc_type, inner):
+    msg = str(info.value)
+    assert isinstance(info.value, exc_type), type(info.value)
+    assert "grid setting 2 of 4" in msg and "index (1, 0)" in msg, msg
+    assert "beta=2.0" in msg and "sigma=0.1" in msg, msg
+    assert inner in msg, msg
+    assert info.value.setting_index == (1, 0)
+    assert info.value.setting == {"beta": 2.0, "sigma": 0.1}
+
+
+@pytest.mark.parametrize("executor", ["serial", "threads", "processes"])
+@pytest.mark.parametrize("metric, exc_type, inner", [
+    (fails_at_beta_2, ValueError, "metric cannot handle this"),
+    (keyerror_at_beta_2, None, "KeyError: 'missing'"),
+    (overflow_at_beta_2, None, "overflow in the metric"),
+])
+def test_failing_setting_is_named_in_every_executor(executor, metric, exc_type, inner):
+    from lecode import NonFiniteError
+    from lecode.sweep import SweepError
+    exc_type = exc_type or (SweepError if metric is keyerror_at_beta_2 else NonFiniteError)
+    kw = dict(seed=3, **QUICK)
+    if executor == "serial":
+        with pytest.raises(exc_type) as info:
+            sweep(BASE, GRID, metric, **kw)
+    else:
+        pool = ThreadPoolExecutor(2) if executor == "threads" else ProcessPoolExecutor(2)
+        with pool as ex, pytest.raises(exc_type) as info:
+            sweep(BASE, GRID, metric, executor=ex, **kw)
+    # the first failing setting in C order is (1, 0); with pools another may finish first
+    msg = str(info.value)
+    assert "beta=2.0" in msg and inner in msg, msg
+    assert info.value.setting_index in ((1, 0), (1, 1))
+    if executor == "serial":
+        _check_named(info, exc_type, inner)
+
+
+def test_failing_simulation_and_chunks_are_named():
+    # a setting whose simulation overflows: identity variant with a huge growth rate
+    from lecode import NonFiniteError
+    m = LEModel(3, 4, alpha=1.0, beta=0.5, sigma=0.0, gradient="identity")
+    with pytest.raises(NonFiniteError) as info:
+        sweep(m, {"alpha": [1.0, 300.0]}, "accuracy", t_end=30.0, dt=0.001, n_trials=4,
+              trials_per_task=2, seed=0)
+    msg = str(info.value)
+    assert "grid setting 1 of 2 (index (1,): alpha=300.0; trials 0-1)" in msg, msg
+
+
+def test_unpicklable_metric_on_a_process_pool_is_named():
+    with ProcessPoolExecutor(1) as ex, pytest.raises(Exception) as info:
+        sweep(BASE, {"beta": [0.5]}, lambda traj: np.zeros(3), executor=ex, seed=0, **QUICK)
+    assert "grid setting 0 of 1 (index (0,): beta=0.5)" in str(info.value)
+    assert "pickle" in str(info.value).lower()
+
+
+def test_invalid_model_setting_is_named_with_index():
+    with pytest.raises(ValueError, match=r"grid setting 1 of 2 \(index \(1,\): sigma=-1.0\).*sigma"):
+        sweep(BASE, {"sigma": [0.1, -1.0]}, "accuracy", **QUICK)
+
+
+@pytest.mark.parametrize("bad", ["pool", 4, map, object()])
+def test_bad_executor_is_a_clear_type_error(bad):
+    with pytest.raises(TypeError, match="executor must be None .* concurrent.futures.Executor"):
+        sweep(BASE, {"beta": [0.5]}, "accuracy", executor=bad, **QUICK)
+
+
+def test_progress_flag():
+    with pytest.raises(TypeError, match="progress"):
+        sweep(BASE, {"beta": [0.5]}, "accuracy", progress="yes", **QUICK)
+    a = sweep(BASE, {"beta": [0.5, 1.0]}, "accuracy", progress=True, seed=1, **QUICK)
+    b = sweep(BASE, {"beta": [0.5, 1.0]}, "accuracy", seed=1, **QUICK)
+    np.testing.assert_array_equal(a.results, b.results)
+
+
+# ---------------------------------------------------------------- a real dask cluster
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip(
+        "distributed", reason="dask.distributed is not installed (pip install -e '.[test]')")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=40)
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_dask_local_cluster_is_bit_identical_to_serial(dask_client):
+    assert len(dask_client.scheduler_info()["workers"]) == 2
+    kw = dict(seed=7, t_end=2.0, dt=0.1, n_trials=4, n_saves=3)
+    grid = {"beta": [0.25, 0.75, 1.5], "sigma": [0.1, 0.4]}
+    serial = sweep(BASE, grid, "cross_entropy", **kw)
+    ex = dask_client.get_executor()
+    on_dask = sweep(BASE, grid, "cross_entropy", executor=ex, **kw)
+    np.testing.assert_array_equal(serial.results, on_dask.results)
+    np.testing.assert_array_equal(serial.times, on_dask.times)
+    sep = sweep(BASE, grid, "is_separable", executor=ex, trials_per_task=2, **kw)
+    np.testing.assert_array_equal(sep.results,
+                                  sweep(BASE, grid, "is_separable", trials_per_task=2, **kw).results)
+    # a failing setting is named there too
+    with pytest.raises(ValueError) as info:
+        sweep(BASE, GRID, fails_at_beta_2, executor=ex, **QUICK)
+    assert "beta=2.0" in str(info.value) and "metric cannot handle this" in str(info.value)

@@ -62,3 +62,12 @@ def test_as_generator_rejects_bad_seeds():
         as_generator(-1)
     with pytest.raises(TypeError, match="seed must be None"):
         as_generator(1.5)
+
+
+def test_complex_input_is_refused_not_silently_made_real():
+    from lecode import metrics
+    with pytest.raises(TypeError, match="X must hold real numbers"):
+        check_array("X", np.array([1 + 2j, 3]))
+    with pytest.raises(TypeError, match="features must hold real numbers"):
+        metrics.is_separable(np.zeros((3, 2, 3)) + 1j, np.repeat(np.arange(3)[:, None], 2, 1))
+    assert check_array("X", [1, 2]).dtype == float

@@ -80,7 +80,10 @@ def run(path: Path, timeout: int) -> None:
             for out in cell.outputs:
                 if "execution_count" in out:
                     out["execution_count"] = count
-    nbformat.write(nb, path)
+    # atomically (temp file + rename): an interrupted run keeps the old notebook
+    from lecode._io import atomic_write
+    with atomic_write(path, "w", encoding="utf-8") as fh:
+        nbformat.write(nb, fh)
     size = path.stat().st_size
     print(f"{path.relative_to(ROOT)}: executed in {elapsed:.1f} s, {size / 1e6:.2f} MB")
     if size > MAX_BYTES:
