@@ -66,6 +66,12 @@ def _eval_schedule(name: str, value: Schedule, t: float, *, minimum: float | Non
 def _check_matrix_value(name: str, value: Any, K: int, t: float | None) -> np.ndarray:
     where = "" if t is None else f" at t={t!r}"
     try:
+        complex_ = np.iscomplexobj(value)
+    except (TypeError, ValueError):
+        complex_ = False                      # ragged: refused just below
+    if complex_:
+        raise TypeError(f"{name} must hold real numbers{where}, got complex values")
+    try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a {K}x{K} array of numbers{where}") from None

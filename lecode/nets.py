@@ -66,8 +66,9 @@ def softmax(Z: np.ndarray) -> np.ndarray:
     Z = check_array("Z", Z, finite=False)
     if Z.ndim < 1 or Z.shape[-1] < 1:
         raise ValueError(f"Z must have a last axis of K >= 1 logits, got shape {Z.shape}")
-    E = np.exp(Z - Z.max(axis=-1, keepdims=True))
-    return E / E.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore"):         # non-finite rows become NaN, as documented
+        E = np.exp(Z - Z.max(axis=-1, keepdims=True))
+        return E / E.sum(axis=-1, keepdims=True)
 
 
 def _check_class_labels(name: str, y, n: int, K: int, rows: str = "X") -> np.ndarray:

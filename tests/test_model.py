@@ -273,3 +273,8 @@ def test_ce_gradients_stable_for_huge_logits(scale):
     Z = np.exp(X - X.max(-1, keepdims=True))
     want = Z / Z.sum(-1, keepdims=True) - np.eye(3)[m.labels]
     np.testing.assert_allclose(g, want, atol=1e-13)
+
+
+def test_complex_impact_matrix_is_refused():
+    with pytest.raises(TypeError, match="impact_matrix must hold real numbers"):
+        LEModel(3, 2, impact_matrix=np.eye(3) * (1 + 1j))
