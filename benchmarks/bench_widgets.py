@@ -1,4 +1,4 @@
-"""Time every explorer's update (compute + draw + PNG render), as a slider move costs in JupyterLab.
+"""Time every explorer's update (compute + draw + render + encode), as a slider move costs in the kernel.
 
 Run with ``python benchmarks/bench_widgets.py`` (``make bench``). Every
 ``make_*explorer`` of every module in ``lecode.widgets`` is built once and
@@ -13,14 +13,22 @@ of the machine's fast and slow moments.
 Reported per explorer: the median update at default settings (the book's
 budget is 200 ms), its ratio to the budget and to a baseline measured in the
 same run (rendering the explorer's panels empty, the floor any update of it
-pays), the median compute + draw, and the median update while a slider moves.
+pays), the median compute + draw, the median update while a slider moves,
+the size of the image sent, and how many of the moving updates had to be
+laid out again (labels that no longer fit). Live figures render at two image
+pixels per CSS pixel and are sent as JPEG; ``--format png`` times the
+lossless encoding instead, ``--pixel-ratio 1`` the old resolution.
+
+This is the kernel's share of a slider move. What the reader waits for in
+the page (messages through the Jupyter server, the browser decoding the
+image) is measured by ``benchmarks/bench_frontend.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import io
+import os
 import pkgutil
 import time
 
@@ -64,17 +72,20 @@ def slider_values(explorer, n=5):
 
 
 def empty_render(live):
-    """Render the live figure's panels with nothing in them (a copy: same size, panels, layout, dpi)."""
+    """Render the live figure's panels with nothing in them (a copy: same size, panels, layout, dpi, format)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from lecode.widgets._explorer import _encode_canvas
 
     fig, rows = live.explorer._new_figure(1)
     fig.set_dpi(live.dpi)
     canvas = FigureCanvasAgg(fig)
-    canvas.print_png(io.BytesIO())          # lay out once, then freeze the layout
+    canvas.draw()                           # lay out once, then freeze the layout
     fig.set_layout_engine("none")
 
     def render():
-        canvas.print_png(io.BytesIO(), pil_kwargs={"compress_level": 1})
+        canvas.draw()
+        _encode_canvas(canvas, live.image_format)
     return render
 
 
@@ -87,14 +98,16 @@ def timed(fn):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=11, help="rounds over all explorers (default 11)")
+    parser.add_argument("--format", choices=("jpeg", "png"), default="jpeg", help="image encoding (default jpeg)")
+    parser.add_argument("--pixel-ratio", type=float, default=2.0, help="image pixels per CSS pixel (default 2)")
     args = parser.parse_args(argv)
 
     entries = []
     for name, explorer in explorers():
-        live = explorer.live()
+        live = explorer.live(image_format=args.format, pixel_ratio=args.pixel_ratio)
         live.update()                       # lays the figure out; warms caches and stored data
-        live.update()
-        entries.append(dict(name=name, live=live, sweep=slider_values(explorer),
+        size = len(live.update())
+        entries.append(dict(name=name, live=live, sweep=slider_values(explorer), size=size,
                             empty=empty_render(live), default=[], draw=[], moving=[], floor=[]))
 
     for r in range(args.rounds):
@@ -109,17 +122,22 @@ def main(argv=None):
                 e["moving"].append(timed(lambda: live.update(**{control: value})))
                 live.update()               # back to the defaults for the next round
 
-    print(f"matplotlib {matplotlib.__version__}, numpy {np.__version__}, {args.rounds} rounds")
+    relayouts = {e["name"]: e["live"].relayouts for e in entries}
+    print(f"matplotlib {matplotlib.__version__}, numpy {np.__version__}, {args.rounds} rounds, "
+          f"{args.format} at {args.pixel_ratio:g} image px per CSS px, load average "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     print(f"{'explorer':26s} {'at defaults':>12s} {'/ budget':>9s} {'/ empty':>8s} {'compute+draw':>13s}"
-          f" {'slider moving':>14s}")
+          f" {'slider moving':>14s} {'image':>8s} {'re-laid':>8s}")
     worst = 0.0
     for e in entries:
         update = float(np.median(e["default"]))
         floor = float(np.median(e["floor"]))
         worst = max(worst, update)
         moving = f"{np.median(e['moving']) * 1e3:11.1f} ms" if e["moving"] else f"{'-':>14s}"
+        width, height = e["live"].css_size
         print(f"{e['name']:26s} {update * 1e3:9.1f} ms {update / BUDGET_S:8.2f}x {update / floor:7.1f}x"
-              f" {np.median(e['draw']) * 1e3:10.1f} ms {moving}")
+              f" {np.median(e['draw']) * 1e3:10.1f} ms {moving} {e['size'] / 1e3:5.0f} kB"
+              f" {relayouts[e['name']]:4d}/{len(e['moving'])}")
     print(f"slowest explorer at defaults: {worst * 1e3:.1f} ms "
           f"({'within' if worst <= BUDGET_S else 'OVER'} the 200 ms budget)")
 

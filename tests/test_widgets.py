@@ -101,13 +101,15 @@ def test_live_figure_redraws_in_place_and_renders_png():
     ex = _toy()
     live = ex.live()
     first = live.update(a=0.5)
-    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    assert first[:3] == b"\xff\xd8\xff"                      # JPEG by default
+    assert ex.live(image_format="png").update()[:8] == b"\x89PNG\r\n\x1a\n"
     positions = [ax.get_position().bounds for ax in live.axes]
     assert live.update(render=False, a=1.5) is None
     np.testing.assert_allclose(live.axes[0].lines[0].get_ydata(), np.linspace(0, 1.5, 10))
     assert len(live.axes[0].lines) == 1  # cleared, not stacked
-    live.update(a=2.0)
+    live.update(a=0.5)                                        # same tick labels: nothing to re-lay
     assert [ax.get_position().bounds for ax in live.axes] == positions  # layout frozen
+    assert live.relayouts == 0 and live.fits()
     with pytest.raises(ValueError, match="a must be <= 2.0"):
         live.update(a=2.5)
 
@@ -117,7 +119,7 @@ def test_widget_updates_its_image_when_a_control_moves():
     slider, image = box.children[0].children[0], box.children[1]
     before = image.value
     slider.value = 1.7
-    assert image.value != before and image.value[:4] == b"\x89PNG"
+    assert image.value != before and image.value[:3] == b"\xff\xd8\xff" and image.format == "jpeg"
 
 
 def _every_explorer():
@@ -145,9 +147,9 @@ def _far_settings(explorer):
 def _pixels(png):
     import io
 
-    from matplotlib.image import imread
+    from PIL import Image
 
-    return imread(io.BytesIO(png), format="png")
+    return np.asarray(Image.open(io.BytesIO(png)))
 
 
 @pytest.mark.parametrize("factory", _every_explorer())
@@ -163,7 +165,7 @@ def test_reused_axes_render_the_same_pixels_as_new_axes(factory):
     Settings that ``compute`` rejects are skipped (both figures reject them).
     """
     explorer = factory()
-    reused, cleared = explorer.live(), explorer.live(reuse_axes=False)
+    reused, cleared = explorer.live(image_format="png"), explorer.live(reuse_axes=False, image_format="png")
     far = _far_settings(explorer)
     cumulative, path = {}, [{}] + far + [{}]
     for change in far:
@@ -235,7 +237,7 @@ def _branchy():
 
 def test_reset_axes_undoes_scales_aspect_limits_titles_texts_legends_and_the_colour_cycle():
     explorer = _branchy()
-    reused, cleared = explorer.live(), explorer.live(reuse_axes=False)
+    reused, cleared = explorer.live(image_format="png"), explorer.live(reuse_axes=False, image_format="png")
     path = [{}, {"fancy": "fancy", "colour_cycle": 3}, {}, {"colour_cycle": 2}, {"fancy": "fancy"}, {}]
     for step, changes in enumerate(path):
         a, b = _pixels(reused.update(**changes)), _pixels(cleared.update(**changes))
@@ -270,7 +272,7 @@ def test_panels_with_styled_tick_labels_or_tick_parameters_are_replaced_not_rese
     kinds = ("plain", "styled labels", "plain labels", "formatter", "tick params", "grid toggled")
     explorer = Explorer("toy", [Control("kind", "kind", "plain", kind="choice", options=kinds)],
                         lambda kind: np.linspace(0, 1, 5), draw)
-    reused, fresh = explorer.live(), explorer.live(reuse_axes=False)
+    reused, fresh = explorer.live(image_format="png"), explorer.live(reuse_axes=False, image_format="png")
     path = ["plain"]
     for kind in kinds[1:]:
         path += [kind, "plain"]
@@ -298,7 +300,7 @@ def test_a_draw_that_fails_before_the_first_render_leaves_nothing_behind():
 
     explorer = Explorer("toy", [Control("a", "a", 1.0, 0.0, 2.0, 0.1)],
                         lambda a: np.linspace(0, a, 5), draw)
-    live = explorer.live()
+    live = explorer.live(image_format="png")
     with pytest.raises(RuntimeError, match="draw failed"):
         live.update()
     live.update()
@@ -333,7 +335,7 @@ def test_style_is_applied_to_every_new_panel_and_kept_by_a_reset():
     for fig in (explorer.figure(), explorer.small_multiples("a", [0.5, 1.0])):
         for ax in fig.axes:
             assert ax.xaxis.get_major_ticks()[0].label1.get_fontsize() == 6
-    reused, fresh = explorer.live(), explorer.live(reuse_axes=False)
+    reused, fresh = explorer.live(image_format="png"), explorer.live(reuse_axes=False, image_format="png")
     panels = None
     for a in (1.0, 1.9, 0.3, 1.9, 1.0):
         x, y = _pixels(reused.update(a=a)), _pixels(fresh.update(a=a))
@@ -355,7 +357,7 @@ def _walk(draw, kinds, panels=None, style=None):
     explorer = Explorer("toy", [Control("kind", "kind", kinds[0], kind="choice",
                                         options=tuple(dict.fromkeys(kinds)))],
                         lambda kind: np.linspace(0.0, 1.0, 5), draw, panels=panels, style=style)
-    reused, fresh = explorer.live(), explorer.live(reuse_axes=False)
+    reused, fresh = explorer.live(image_format="png"), explorer.live(reuse_axes=False, image_format="png")
     replaced = []
     for kind in kinds:
         before = list(reused.axes)
@@ -415,7 +417,7 @@ def test_style_is_reapplied_after_every_reset_and_after_a_failed_first_draw():
             raise RuntimeError("first draw fails")
 
     explorer = Explorer("toy", [], lambda: np.linspace(0.0, 1.0, 5), fragile, style=style)
-    live = explorer.live()
+    live = explorer.live(image_format="png")
     with pytest.raises(RuntimeError):
         live.update()
     live.update()
@@ -460,3 +462,133 @@ def test_changes_the_reset_cannot_undo_get_a_new_panel(change):
     kinds = ["plain", "changed", "plain", "plain"]
     replaced = _walk(draw, kinds, panels=[{"projection": "3d"}] if three_d else None, style=style)
     assert replaced == [False, False, True, False]
+
+
+def test_live_figure_is_hidpi_and_reports_its_css_size():
+    live = _toy().live()
+    image = _pixels(live.update())
+    width, height = live.css_size
+    assert (width, height) == (640, 256)                     # 2 panels of 4 x 3.2 in, 80 px per inch
+    assert image.shape[:2] == (2 * height, 2 * width)         # two image pixels per CSS pixel
+    assert _pixels(_toy().live(pixel_ratio=1.5).update()).shape[:2] == (384, 960)
+    with pytest.raises(ValueError, match="pixel_ratio"):
+        _toy().live(pixel_ratio=0.5)
+    with pytest.raises(ValueError, match="image_format"):
+        _toy().live(image_format="gif")
+
+
+def test_jpeg_render_is_close_to_the_lossless_one():
+    """Live figures are sent as JPEG: at two pixels per CSS pixel it must look like the PNG."""
+    for factory in (f.values[0] for f in _every_explorer()):
+        explorer = factory()
+        png = _pixels(explorer.live(image_format="png").update())[..., :3].astype(float)
+        jpeg = _pixels(explorer.live().update()).astype(float)
+        psnr = 10 * np.log10(255**2 / np.mean((png - jpeg) ** 2))
+        assert psnr > 40, f"{explorer.title}: JPEG differs from the PNG by PSNR {psnr:.1f} dB"
+
+
+def _wide_labels():
+    """A toy explorer whose y tick labels widen a lot with its slider."""
+    from matplotlib.ticker import FuncFormatter
+
+    def draw(result, axes, params):
+        for ax in axes:
+            ax.plot([0, 1], [0, result])
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+            ax.set_ylabel("a long label of y")
+            ax.set_title(f"scale {result:g}")
+
+    return Explorer("wide", [Control("s", "scale", 1.0, 1.0, 1e9, 1.0, kind="log")],
+                    lambda s: s, draw, panels=[{}, {}, {}])
+
+
+def test_live_figure_lays_out_again_when_labels_no_longer_fit():
+    live = _wide_labels().live(image_format="png")
+    live.update(s=1.0)
+    before = [ax.get_position().bounds for ax in live.axes]
+    assert _text_outside_or_overlapping(live) == []
+    live.update(s=1e9)                                        # "1,000,000,000" tick labels
+    assert live.relayouts == 1 and live.fits()
+    assert [ax.get_position().bounds for ax in live.axes] != before
+    assert _text_outside_or_overlapping(live) == []
+    live.update(s=1e8)                                        # still fits: layout kept
+    assert live.relayouts == 1
+
+
+def _text_boxes(live):
+    """(owner, description, window extent) of every text the last render drew."""
+    from matplotlib.text import Text
+
+    renderer = live.canvas.get_renderer()
+    boxes = []
+    for j, ax in enumerate(live.figure.axes):
+        texts = [ax.title, getattr(ax, "_left_title", None), getattr(ax, "_right_title", None),
+                 *ax.texts]
+        legend = ax.get_legend()
+        if legend is not None and legend.get_visible():
+            boxes.append((j, "legend", legend.get_window_extent(renderer)))
+        for t in texts:
+            if isinstance(t, Text) and t.get_visible() and t.get_text().strip():
+                boxes.append((j, f"text {t.get_text()!r}", t.get_window_extent(renderer)))
+        if ax.axison:
+            for axis in (ax.xaxis, ax.yaxis) + ((ax.zaxis,) if hasattr(ax, "zaxis") else ()):
+                if not axis.get_visible():
+                    continue
+                box = axis.get_tightbbox(renderer)           # drawn tick labels and axis label
+                if box is not None and box.width > 0 and box.height > 0:
+                    boxes.append((j, f"{axis.axis_name} axis labels", box))
+    sup = live.figure._suptitle
+    if sup is not None and sup.get_text():
+        boxes.append((-1, "figure title", sup.get_window_extent(renderer)))
+    return boxes
+
+
+def _text_outside_or_overlapping(live, tol=1.0):
+    """Texts of the last render that reach outside the figure, or into another panel's texts."""
+    width, height = live.figure.bbox.width, live.figure.bbox.height
+    boxes = _text_boxes(live)
+    bad = [f"panel {j}: {what} reaches outside the figure ({b.x0:.0f}..{b.x1:.0f} x {b.y0:.0f}..{b.y1:.0f}"
+           f" in {width:.0f} x {height:.0f})"
+           for j, what, b in boxes
+           if b.x0 < -tol or b.y0 < -tol or b.x1 > width + tol or b.y1 > height + tol]
+    for i, (j, what, a) in enumerate(boxes):
+        for k, other, b in boxes[i + 1:]:
+            if j != k and (min(a.x1, b.x1) - max(a.x0, b.x0) > tol
+                           and min(a.y1, b.y1) - max(a.y0, b.y0) > tol):
+                bad.append(f"panel {j}: {what} overlaps panel {k}: {other}")
+    return bad
+
+
+def _extreme_settings(explorer):
+    """Each control at each end of its range (every option of a dropdown), then all at their minima, all at maxima."""
+    one, low, high = [], {}, {}
+    for c in explorer.controls:
+        if c.kind == "choice":
+            one += [{c.name: option} for option in c.options]
+            low[c.name], high[c.name] = c.options[0], c.options[-1]
+            continue
+        ends = [int(c.minimum), int(c.maximum)] if c.kind == "int" else [c.minimum, c.maximum]
+        one += [{c.name: v} for v in ends]
+        low[c.name], high[c.name] = ends
+    return [{}] + one + [low, high]
+
+
+@pytest.mark.parametrize("factory", _every_explorer())
+def test_no_text_is_clipped_at_extreme_control_values(factory):
+    """After every update, at the ends of every control, every text lies inside the figure.
+
+    The live figure walks the settings in turn (as a reader moving one
+    control after another would), rendering each; the texts it drew (titles,
+    axis and tick labels, legends, figure title) must lie inside the figure
+    and not run into another panel's. Settings that ``compute`` rejects are
+    skipped.
+    """
+    explorer = factory()
+    live = explorer.live()
+    for changes in _extreme_settings(explorer):
+        try:
+            live.update(**changes)
+        except ValueError:
+            continue
+        bad = _text_outside_or_overlapping(live)
+        assert not bad, f"{changes or 'defaults'}: " + "; ".join(bad)

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._validate import check_choice, check_int, check_real
 
-__all__ = ["Control", "Explorer", "LiveFigure", "time_update"]
+__all__ = ["CSS_PX_PER_INCH", "Control", "Explorer", "JPEG_QUALITY", "LiveFigure", "time_update"]
 
 
 @dataclass(frozen=True)
@@ -194,22 +194,27 @@ class Explorer:
         return fig
 
     # -- interactive API ----------------------------------------------
-    def live(self, *, reuse_axes: bool = True) -> "LiveFigure":
+    def live(self, **options) -> "LiveFigure":
         """A persistent figure that redraws in place; what :meth:`widget` uses (see :class:`LiveFigure`)."""
-        return LiveFigure(self, reuse_axes=reuse_axes)
+        return LiveFigure(self, **options)
 
     def widget(self):
         """An ipywidgets box: the controls above the figure, redrawn on every change.
 
-        The figure is rendered to PNG by :class:`LiveFigure` and shown in an
-        ``ipywidgets.Image``, so an update costs one compute, one draw and one
-        render, without re-laying out the figure.
+        The figure is rendered by :class:`LiveFigure` (at twice the resolution
+        it is shown at, JPEG) and shown in an ``ipywidgets.Image`` sized to
+        the static figures of the book (``CSS_PX_PER_INCH``) and never wider
+        than the output area, so an update costs one compute, one draw and
+        one fast encoding.
         """
         import ipywidgets as w
 
         controls = {c.name: c.make_widget() for c in self.controls}
         live = self.live()
-        image = w.Image(value=live.update(), format="png")
+        value = live.update()
+        width, _ = live.css_size
+        image = w.Image(value=value, format=live.image_format,
+                        layout=w.Layout(width=f"{width}px", max_width="100%", height="auto"))
 
         def redraw(_change=None):
             image.value = live.update(**{name: ctl.value for name, ctl in controls.items()})
@@ -218,38 +223,67 @@ class Explorer:
             ctl.observe(redraw, names="value")
         box = w.GridBox(list(controls.values()),
                         layout=w.Layout(grid_template_columns="repeat(2, 340px)"))
-        return w.VBox([box, image])
+        # flex-start: the image keeps its own width instead of being stretched to the box's
+        return w.VBox([box, image], layout=w.Layout(align_items="flex-start"))
+
+
+#: CSS pixels per inch of figure at which live figures are shown: the book's figure dpi
+#: (``lecode.plots.use_book_style``), so that a live figure appears at the size of the
+#: static figures beside it.
+CSS_PX_PER_INCH = 80
+
+#: JPEG quality of live figures; with full-resolution colour (4:4:4) and two image pixels
+#: per CSS pixel it cannot be told from the PNG (tests/test_widgets.py bounds the difference).
+JPEG_QUALITY = 90
 
 
 class LiveFigure:
     """One figure of an explorer, kept between updates and redrawn in place.
 
     The first update lays the panels out (constrained layout); later updates
-    clear the axes, draw, and render to PNG with that layout frozen, which is
-    what makes an interactive update cheap.
+    empty the panels, draw, and render with that layout frozen, which is what
+    makes an interactive update cheap. After each render the layout is
+    checked (:meth:`fits`): if a panel's tick labels, axis labels or title
+    now reach outside the figure or into another panel (wider tick labels
+    after a slider move, say), the panels are laid out again and the figure
+    is redrawn before it is sent, so no update shows a clipped label.
 
     Parameters
     ----------
     explorer : Explorer
         What to compute and draw.
-    dpi : int
-        Resolution of the PNG (at least 20).
+    pixel_ratio : float
+        Image pixels per CSS pixel (at least 1; default 2, crisp on hi-dpi
+        screens). The figure is shown ``CSS_PX_PER_INCH`` CSS pixels per inch
+        wide, so it is rendered at ``dpi = CSS_PX_PER_INCH * pixel_ratio``.
+    image_format : {"jpeg", "png"}
+        Encoding of the rendered image. JPEG (quality ``JPEG_QUALITY``, no
+        chroma subsampling) encodes several times faster than PNG at the same
+        size here; PNG is lossless (the tests compare pixels with it).
     reuse_axes : bool
         If true (default), panels that were only given data, labels, limits,
         a scale, tick locators or formatters, an aspect or a legend are
         emptied without being rebuilt (see ``_reset_axes``); if false, every
         panel is replaced by a new one before each draw. Both give the same
         pixels; the first is faster.
+
+    Attributes
+    ----------
+    relayouts : int
+        How many renders needed a new layout (the first one excluded).
     """
 
-    def __init__(self, explorer: Explorer, dpi: int = 72, *, reuse_axes: bool = True):
+    def __init__(self, explorer: Explorer, *, pixel_ratio: float = 2.0, image_format: str = "jpeg",
+                 reuse_axes: bool = True):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         self.explorer = explorer
-        self.dpi = check_int("dpi", dpi, minimum=20)
+        self.pixel_ratio = check_real("pixel_ratio", pixel_ratio, minimum=1.0, maximum=4.0)
+        self.image_format = check_choice("image_format", image_format, ("jpeg", "png"))
         if not isinstance(reuse_axes, bool):
             raise TypeError(f"reuse_axes must be True or False, got {reuse_axes!r}")
         self.reuse_axes = reuse_axes
+        self.dpi = CSS_PX_PER_INCH * self.pixel_ratio
         self.figure, rows = explorer._new_figure(1)
         self.figure.set_dpi(self.dpi)
         self.canvas = FigureCanvasAgg(self.figure)
@@ -257,11 +291,16 @@ class LiveFigure:
         self._pristine = [_Pristine(ax) for ax in self.axes]
         self._drawn = False
         self._frozen = False
+        self.relayouts = 0
+
+    @property
+    def css_size(self) -> tuple[int, int]:
+        """Width and height, in CSS pixels, at which the figure is meant to be shown."""
+        width, height = self.figure.get_size_inches()
+        return round(width * CSS_PX_PER_INCH), round(height * CSS_PX_PER_INCH)
 
     def update(self, *, render: bool = True, **changes) -> bytes | None:
-        """Compute and draw at the given control values; return PNG bytes if ``render``."""
-        import io
-
+        """Compute and draw at the given control values; return the encoded image if ``render``."""
         params = self.explorer.params(**changes)
         result = self.explorer.compute(**params)
         if self._drawn and not self._frozen:      # an earlier draw failed before the first render
@@ -280,27 +319,84 @@ class LiveFigure:
         self.figure.suptitle(self.explorer.title)
         if not render and self._frozen:
             return None
-        buffer = io.BytesIO()
-        # The canvas is drawn once per update: ``savefig`` would add a second,
-        # invisible draw whenever the figure has (or had) a layout engine.
-        self.canvas.print_png(buffer, pil_kwargs={"compress_level": 1})
+        # The first draw lays the figure out (constrained layout) and the layout is then
+        # frozen; a later draw that no longer fits it is laid out and drawn once more.
+        self.canvas.draw()
         if not self._frozen:
             self.figure.set_layout_engine("none")
             self._frozen = True
-        return buffer.getvalue()
+        elif not self.fits():
+            self._layout()
+            self.canvas.draw()
+            self.relayouts += 1
+        return self._encode()
+
+    def fits(self) -> bool:
+        """Whether the last render fits its layout.
+
+        True if the extent of every panel's decorations (tick labels, axis
+        labels, titles, legend, texts; titles and x labels by their height, as
+        constrained layout counts them) and of the figure title lie inside the
+        figure and do not overlap each other. Needs a render (``update``).
+        """
+        renderer = self.canvas.get_renderer()
+        boxes = [ax.get_tightbbox(renderer, for_layout_only=True) for ax in self.axes]
+        boxes = [b for b in boxes if b is not None]
+        suptitle = self.figure._suptitle
+        if suptitle is not None and suptitle.get_text():
+            boxes.append(suptitle.get_window_extent(renderer))
+        width, height = self.figure.bbox.width, self.figure.bbox.height
+        tol = 0.5                                            # pixels of rounding
+        for b in boxes:
+            if b.x0 < -tol or b.y0 < -tol or b.x1 > width + tol or b.y1 > height + tol:
+                return False
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                if (min(a.x1, b.x1) - max(a.x0, b.x0) > tol
+                        and min(a.y1, b.y1) - max(a.y0, b.y0) > tol):
+                    return False
+        return True
+
+    def _layout(self) -> None:
+        """Lay the panels out again for what they hold now (constrained layout, once)."""
+        from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+        ConstrainedLayoutEngine().execute(self.figure)
+
+    def _encode(self) -> bytes:
+        return _encode_canvas(self.canvas, self.image_format)
 
     def _replace_panel(self, j: int) -> None:
-        """Put a new, empty panel ``j`` where the old one was (the layout is frozen)."""
+        """Put a new, empty panel ``j`` where the old one was (same grid cell and position)."""
         old = self.axes[j]
         position = old.get_position(original=True)
+        spec = old.get_subplotspec()
         self.figure.delaxes(old)
-        self.axes[j] = self.figure.add_axes(position, **self.explorer.panels[j])
+        self.axes[j] = self.figure.add_subplot(spec, **self.explorer.panels[j])
+        self.axes[j].set_position(position)
+        self.axes[j].set_in_layout(True)       # set_position takes a panel out of the layout
         self._restyle(j)
 
     def _restyle(self, j: int) -> None:
         """Apply the explorer's fixed styling to panel ``j`` and take its state as the pristine one."""
         self.explorer._style(self.axes[j], j)
         self._pristine[j] = _Pristine(self.axes[j])
+
+
+def _encode_canvas(canvas, image_format: str) -> bytes:
+    """The last render of an Agg ``canvas`` as JPEG (``JPEG_QUALITY``, 4:4:4) or PNG (fast zlib level 1) bytes."""
+    import io
+
+    from PIL import Image
+
+    width, height = canvas.get_width_height()
+    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buffer = io.BytesIO()
+    if image_format == "jpeg":
+        image.convert("RGB").save(buffer, format="JPEG", quality=JPEG_QUALITY, subsampling=0)
+    else:
+        image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
 
 
 def _axes_of(ax):

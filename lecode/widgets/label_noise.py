@@ -221,7 +221,7 @@ def draw(result, axes, params):
                      zorder=3)
     ax_f.set_aspect("equal", adjustable="datalim")
     plane = "sum-zero plane" if K > 2 else "plane of u₁ and 1"
-    ax_f.set_title(f"LE-SDE at t = {T_END:g} ({plane}): accuracy {result['acc_true']:.2f} (true), "
+    ax_f.set_title(f"LE-SDE at t = {T_END:g} ({plane})\naccuracy {result['acc_true']:.2f} (true), "
                    f"{result['acc_observed']:.2f} (labels)", fontsize=8)
 
     t = result["times"]
@@ -251,7 +251,7 @@ def draw(result, axes, params):
     ax_n.axhline(0, color="grey", lw=0.6)
     ax_n.set_xlabel("training time t = lr · step")
     ax_n.set_ylabel("margin of class-mean logits")
-    ax_n.set_title(f"network (K = 3), stored p = {net['p']:g}: val. accuracy {net['val_acc']:.2f}",
+    ax_n.set_title(f"network (K = 3), stored p = {net['p']:g}\nvalidation accuracy {net['val_acc']:.2f}",
                    fontsize=9)
 
 
