@@ -299,7 +299,8 @@ def player_html(info: dict, base: str, uid: str) -> str:
     data = {"base": base, "title": info["title"], "alt": info["alt"],
             "controls": [{"label": c["label"], "values": c["values"], "default": c["default"]}
                          for c in info["controls"]]}
-    parts = [f'<figure class="lecode-player" id="{uid}" data-lecode-player="{_attr(json.dumps(data))}">',
+    parts = [f'<figure class="lecode-player" id="{uid}" data-frame="{name}" '
+             f'data-lecode-player="{_attr(json.dumps(data))}">',
              '<div class="lecode-player-controls">']
     for j, c in enumerate(info["controls"]):
         cid = f"{uid}-c{j}"

@@ -8,7 +8,7 @@ sliders that redraw the figure; on the static website
 the main control, so the page tells its story without a kernel, and the
 book build turns each ``widget()`` cell into a scrubbable player of frames
 drawn by the same code over a small grid of control values declared on the
-explorer's factory (:func:`lecode.widgets._site.site_grid`).
+explorer's factory (``lecode.widgets._site.site_grid``).
 
 The chapter-specific explorers live in submodules of this package, one per
 concept, and are re-exported here as they land.

@@ -124,7 +124,7 @@ class Explorer:
 
     #: Where the explorer comes from and what the website precomputes
     #: (a :class:`lecode.widgets._site.SiteGrid`, set by the factory's
-    #: :func:`~lecode.widgets._site.site_grid` decorator); None for an
+    #: ``lecode.widgets._site.site_grid`` decorator); None for an
     #: explorer the website does not show.
     site = None
 
@@ -218,7 +218,7 @@ class Explorer:
         and, for an explorer with a site grid (:attr:`site`), the
         ``application/vnd.lecode.explorer+json`` data and output metadata
         naming its module and factory, from which the book build draws the
-        website's player (:mod:`lecode._sphinx`).
+        website's player (``lecode._sphinx``).
         """
         import ipywidgets as w
 
