@@ -96,7 +96,7 @@ def browser_budgets() -> None:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             fetched = []
 
-            def route(r, fetched=fetched):
+            def route(r):                 # (one parameter: playwright passes the request to a second)
                 url = r.request.url
                 if url.startswith(base):
                     fetched.append(url)
@@ -108,7 +108,7 @@ def browser_budgets() -> None:
                     r.abort()
 
             page.route("**/*", route)
-            page.goto(f"{base}/{path}", wait_until="load")
+            page.goto(f"{base}/{path}", wait_until="load", timeout=120_000)
             files = {SITE / unquote(urlparse(u).path).lstrip("/") for u in fetched}
             loads[path] = sum(f.stat().st_size for f in files if f.is_file())
             players = page.locator("figure.lecode-player")
