@@ -11,5 +11,5 @@ from setuptools import find_packages, setup
 setup(
     packages=find_packages(include=["lecode", "lecode.*"]) + ["lecode.stored"],
     package_dir={"lecode.stored": "chapters/data"},
-    package_data={"lecode.stored": ["*.npz"]},
+    package_data={"lecode.stored": ["*.npz"], "lecode._sphinx": ["static/*"]},
 )

@@ -129,17 +129,35 @@ def test_labels_are_unique_across_the_book():
             seen[label] = path.name
 
 
-def test_widget_javascript_matches_ipywidgets_major_version():
-    """ipywidgets 8 pairs with @jupyter-widgets/html-manager 1.x (7 with 0.20.x)."""
-    import ipywidgets
+def test_site_loads_no_widget_javascript_and_never_renders_widget_views():
+    """The site has no kernel: no widget JavaScript (it came from CDNs), no widget views.
 
-    config = yaml.safe_load((ROOT / "_config.yml").read_text())
-    urls = config["sphinx"]["config"]["nb_ipywidgets_js"]
-    manager = [u for u in urls if "html-manager@" in u]
-    assert len(manager) == 1
-    version = re.search(r"html-manager@(\d+)\.", manager[0]).group(1)
-    expected = {"8": "1", "7": "0"}[ipywidgets.__version__.split(".")[0]]
-    assert version == expected
+    An empty ``nb_ipywidgets_js`` (a missing key would mean myst-nb's CDN
+    defaults); the HTML builders drop the widget view and prefer the
+    explorer reference, which becomes the scrubbable player.
+    """
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    assert config["nb_ipywidgets_js"] == {}
+    overrides = {(b, m): p for b, m, p in config["nb_mime_priority_overrides"]}
+    for builder in ("html", "dirhtml", "singlehtml"):
+        assert overrides[(builder, "application/vnd.jupyter.widget-view+json")] is None
+        assert overrides[(builder, "application/vnd.lecode.explorer+json")] < 100   # before text/plain
+    assert "lecode._sphinx" in yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["extra_extensions"]
+
+
+def test_built_pages_reference_nothing_on_the_network():
+    """No page loads a script, style, font or image from another host (links may point anywhere)."""
+    _require_site()
+    pages = sorted(p for p in SITE.rglob("*.html") if not p.relative_to(SITE).parts[0].startswith("_"))
+    remote = []
+    for page in pages:
+        for kind, link in _parse(page).links:
+            if kind == "src" and (urlparse(link).scheme in ("http", "https") or link.startswith("//")):
+                remote.append(f"{page.relative_to(SITE)}: {link}")
+        text = page.read_text(encoding="utf-8")
+        for match in re.finditer(r'<link[^>]+rel="stylesheet"[^>]+href="(https?:)?//[^"]+"', text):
+            remote.append(f"{page.relative_to(SITE)}: {match.group(0)}")
+    assert not remote, "pages load from the network:\n" + "\n".join(remote[:20])
 
 
 # -- the built site ---------------------------------------------------------

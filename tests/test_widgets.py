@@ -592,3 +592,29 @@ def test_no_text_is_clipped_at_extreme_control_values(factory):
             continue
         bad = _text_outside_or_overlapping(live)
         assert not bad, f"{changes or 'defaults'}: " + "; ".join(bad)
+
+
+# -- the display output of the live widget ----------------------------------------
+
+def test_widget_output_says_how_to_start_it():
+    """Before the cell runs (or without a widget front end) the reader sees one line."""
+    from IPython.core.formatters import DisplayFormatter
+
+    box = _toy().widget()
+    data, meta = DisplayFormatter().format(box)
+    assert data["text/plain"] == "Run this cell to start the explorer: toy"
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    assert widgets.EXPLORER_MIME not in data and meta == {}     # no site grid: nothing to name
+
+
+def test_widget_output_of_a_book_explorer_names_its_factory():
+    from IPython.core.formatters import DisplayFormatter
+
+    from lecode.widgets import linear_modes
+
+    explorer = linear_modes.make_explorer()
+    data, meta = DisplayFormatter().format(explorer.widget())
+    assert data["text/plain"] == f"Run this cell to start the explorer: {explorer.title}"
+    named = {"module": "lecode.widgets.linear_modes", "factory": "make_explorer"}
+    assert data[widgets.EXPLORER_MIME] == {**named, "title": explorer.title}
+    assert meta == {"lecode": {"explorer": named}}

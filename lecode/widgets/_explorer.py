@@ -5,6 +5,7 @@ Introduced in the preface (how to use explorers) and used in chapters 1–7.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ import numpy as np
 
 from .._validate import check_choice, check_int, check_real
 
-__all__ = ["CSS_PX_PER_INCH", "Control", "Explorer", "JPEG_QUALITY", "LiveFigure", "time_update"]
+__all__ = ["CSS_PX_PER_INCH", "Control", "EXPLORER_MIME", "Explorer", "JPEG_QUALITY", "LiveFigure", "time_update"]
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,12 @@ class Explorer:
         :class:`LiveFigure`).
     """
 
+    #: Where the explorer comes from and what the website precomputes
+    #: (a :class:`lecode.widgets._site.SiteGrid`, set by the factory's
+    #: ``lecode.widgets._site.site_grid`` decorator); None for an
+    #: explorer the website does not show.
+    site = None
+
     def __init__(self, title: str, controls: Sequence[Control], compute: Callable[..., Any],
                  draw: Callable[[Any, list, dict], None], *, panels: Sequence[dict] | None = None,
                  panel_size: tuple[float, float] = (4.0, 3.2),
@@ -206,6 +213,14 @@ class Explorer:
         the static figures of the book (``CSS_PX_PER_INCH``) and never wider
         than the output area, so an update costs one compute, one draw and
         one fast encoding.
+
+        Besides the widget view, the box's display output carries the plain
+        text ``Run this cell to start the explorer: <title>`` (what a front end
+        without the live widget, or a notebook opened before it runs, shows)
+        and, for an explorer with a site grid (:attr:`site`), the
+        ``application/vnd.lecode.explorer+json`` data and output metadata
+        naming its module and factory, from which the book build draws the
+        website's player (``lecode._sphinx``).
         """
         import ipywidgets as w
 
@@ -224,7 +239,43 @@ class Explorer:
         box = w.GridBox(list(controls.values()),
                         layout=w.Layout(grid_template_columns="repeat(2, 340px)"))
         # flex-start: the image keeps its own width instead of being stretched to the box's
-        return w.VBox([box, image], layout=w.Layout(align_items="flex-start"))
+        view = _explorer_box_class()([box, image], layout=w.Layout(align_items="flex-start"))
+        view._lecode_bundle = self.display_bundle()
+        return view
+
+    def display_bundle(self) -> tuple[dict, dict]:
+        """The non-widget part of :meth:`widget`'s display output: ``(data, metadata)``.
+
+        ``data`` always has ``text/plain``; an explorer with a site grid adds
+        ``EXPLORER_MIME`` (module, factory, title) and the metadata
+        ``{"lecode": {"explorer": {"module", "factory"}}}``.
+        """
+        data = {"text/plain": f"Run this cell to start the explorer: {self.title}"}
+        metadata = {}
+        if self.site is not None:
+            module, factory = self.site.factory.split(":")
+            data[EXPLORER_MIME] = {"module": module, "factory": factory, "title": self.title}
+            metadata["lecode"] = {"explorer": {"module": module, "factory": factory}}
+        return data, metadata
+
+
+#: Mime type of an explorer's reference in a notebook output (read by the book build).
+EXPLORER_MIME = "application/vnd.lecode.explorer+json"
+
+
+@functools.lru_cache(maxsize=None)
+def _explorer_box_class():
+    """An ``ipywidgets.VBox`` whose display output adds :meth:`Explorer.display_bundle`."""
+    import ipywidgets as w
+
+    class ExplorerBox(w.VBox):
+        def _repr_mimebundle_(self, **kwargs):
+            data = dict(super()._repr_mimebundle_(**kwargs) or {})
+            extra, metadata = getattr(self, "_lecode_bundle", ({}, {}))
+            data.update(extra)
+            return data, metadata
+
+    return ExplorerBox
 
 
 #: CSS pixels per inch of figure at which live figures are shown: the book's figure dpi

@@ -39,6 +39,7 @@ from ..model import LEModel
 from ..plots import class_colors
 from ..simulate import X0_SCALE, simulate
 from ._explorer import Control, Explorer
+from ._site import site_grid
 
 __all__ = ["make_explorer", "compute", "draw", "log_trajectory", "log_times", "symmetric_margin",
            "predicted_nc1", "plane_coordinates", "PLANE_BASIS", "sparse_log_ticks", "style",
@@ -395,6 +396,7 @@ def sparse_log_ticks(*axes, numticks: int = 5) -> None:
                 axis.set_minor_locator(NullLocator())
 
 
+@site_grid(t=(2.0, 5.0, 20.0, 50.0, 100.0, 200.0, 300.0), noise=("LE-SDE", "feature-SGD"))
 def make_explorer() -> Explorer:
     """The chapter-5 explorer: α, β, σ, η, t and the noise model."""
     return Explorer("Neural collapse along the LE-SDE (K = 3)", CONTROLS, compute, draw,

@@ -35,6 +35,7 @@ import numpy as np
 from .._validate import NonFiniteError, as_generator, check_choice, check_int, check_real
 from ..lazy import cluster_data, train_two_layer
 from ._explorer import Control, Explorer
+from ._site import site_grid
 
 __all__ = ["NOISE_TYPES", "strong_errors", "make_explorer", "make_lazy_explorer"]
 
@@ -241,6 +242,7 @@ def _plain_log_ticks(ax):
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
 
 
+@site_grid(sigma=(0.1, 0.25, 0.5, 0.75, 1.0), noise=NOISE_TYPES)
 def make_explorer() -> Explorer:
     """Strong error of Euler–Maruyama on the LE-SDE (chapter 8).
 
@@ -295,6 +297,7 @@ def lazy_draw(result, axes, params):
     ax2.grid(False)
 
 
+@site_grid(width=(16, 64, 256, 1024, 4096), train_time=(10.0, 50.0, 100.0, 200.0))
 def make_lazy_explorer() -> Explorer:
     """Lazy training (section 8.1): width against the change of the parameters and of the impacts.
 

@@ -40,6 +40,7 @@ from .. import imitation as _im
 from .._validate import NonFiniteError
 from ..plots import class_colors
 from ._explorer import Control, Explorer
+from ._site import site_grid
 
 __all__ = ["DATASETS", "SOURCES", "TRIALS", "START_STEPS", "make_explorer", "compute", "draw",
            "load_record"]
@@ -226,6 +227,7 @@ def _lean_ticks(*axes):
             ax.xaxis.set_major_locator(MaxNLocator(4))
 
 
+@site_grid(dataset=tuple(DATASETS), source=tuple(SOURCES))
 def make_explorer() -> Explorer:
     """The chapter-6 explorer: data set, impact source, trial, window → LE-ODE vs network."""
     return Explorer("LE-ODE imitating a network's class-mean logits", CONTROLS, compute, draw,

@@ -45,6 +45,7 @@ from ..model import LEModel
 from ..plots import class_colors
 from ..simulate import simulate
 from ._explorer import Control, Explorer
+from ._site import site_grid
 from .phase import projection_basis
 
 __all__ = ["make_explorer", "compute", "draw", "style", "fixed_point", "loss_floor", "network_runs", "n_per_class",
@@ -261,6 +262,7 @@ def _thin_ticks(axes) -> None:
         ax.locator_params(nbins=4)
 
 
+@site_grid(p=(0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9), K=(2, 3, 5))
 def make_explorer() -> Explorer:
     """The chapter-7 explorer: p, K, α, β → LE-SDE features, margins, stored network runs."""
     return Explorer("Label noise: the LE-SDE and the network", CONTROLS, compute, draw,

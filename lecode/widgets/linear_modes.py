@@ -28,6 +28,7 @@ from ..model import LEModel
 from ..plots import class_colors
 from ..simulate import simulate
 from ._explorer import Control, Explorer
+from ._site import site_grid
 
 __all__ = ["make_explorer", "compute", "draw", "schedules", "mode_amplitudes", "T_END"]
 
@@ -187,6 +188,7 @@ def draw(result: dict, axes, params: dict) -> None:
     ax.legend(fontsize=7, loc="upper right", ncol=2)
 
 
+@site_grid(beta=(0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0), alpha=(0.5, 1.5, 3.0))
 def make_explorer() -> Explorer:
     """The chapter-3 explorer: α, β, K, variant, schedule → modes against closed forms, impacts recovered."""
     return Explorer("Modes of the linear LE-ODE and the impacts recovered from them",

@@ -30,6 +30,7 @@ from .. import data as _data
 from .. import nets as _nets
 from .._validate import check_choice, check_int
 from ._explorer import Control, Explorer
+from ._site import site_grid
 
 __all__ = [
     "WIDTHS",
@@ -349,6 +350,7 @@ def _draw(result, axes, params):
                  fontsize=9)
 
 
+@site_grid(step=(0, 500, 1000, 2000, 3000, 4500, 6000), width=WIDTHS)
 def make_explorer() -> Explorer:
     """The chapter-1 explorer: width, activation, class pair and training step.
 

@@ -33,6 +33,7 @@ from ..model import LEModel
 from ..plots import class_colors
 from ..simulate import simulate
 from ._explorer import Control, Explorer
+from ._site import site_grid
 
 __all__ = ["make_explorer", "compute", "draw", "projection_basis", "CONTROLS", "SEED", "N_STEPS"]
 
@@ -162,6 +163,7 @@ def draw(result, axes, params):
         ax.locator_params(nbins=5)
 
 
+@site_grid(beta=(0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0), t=(10.0, 30.0, 60.0))
 def make_explorer() -> Explorer:
     """The chapter-4 explorer: α, β, σ, K, n, t → features and loss curve."""
     return Explorer("Cross-entropy LE-SDE: features at time t and training loss",

@@ -37,6 +37,7 @@ from ..model import LEModel
 from ..plots import class_colors
 from ..simulate import sgd_noise_sigma, simulate
 from ._explorer import Control, Explorer
+from ._site import site_grid
 
 __all__ = ["make_explorer", "compute", "draw", "vertex_coordinates", "limit_variances", "K",
            "N_PER_CLASS", "T_END"]
@@ -254,6 +255,7 @@ def draw(result: dict, axes, params: dict) -> None:
                       fontsize=8)
 
 
+@site_grid(lr=(0.004, 0.007, 0.01, 0.02, 0.04, 0.07, 0.1))
 def make_explorer() -> Explorer:
     """The chapter-2 explorer: learning rate, α, β → feature-SGD vs LE-SDE vs LE-ODE."""
     return Explorer("Feature-SGD against the LE-SDE (K = 3, cross-entropy, class means)",
