@@ -19,7 +19,7 @@ Stored results are found by :func:`load` in this order: the folder named by
 the environment variable ``LECODE_DATA_DIR``; ``chapters/data`` of the
 repository this package runs from (a checkout or an editable install); the
 copy shipped inside the installed package (``lecode/stored``, package data
-of a plain ``pip install .``). :func:`data_dir` says which.
+of a plain ``pip install .``). ``data_dir()`` says which.
 
 Every trial is one SGD training of an :class:`lecode.nets.MLP` by
 :func:`lecode.nets.train` (batch size 1, cross-entropy, inputs centred by the
@@ -319,7 +319,7 @@ def run(name: str, *, reduced: bool = False, executor: concurrent.futures.Execut
 def save(results: dict, path) -> Path:
     """Write ``results`` (from :func:`run`) to a compressed npz file; returns the path.
 
-    The file is written atomically (:func:`lecode._io.atomic_savez`): killed
+    The file is written atomically (``lecode._io.atomic_savez``): killed
     midway, the previous file at ``path`` is left intact. The folder is
     created if needed.
     """
