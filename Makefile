@@ -39,8 +39,10 @@ test: book
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-cell-timeout=600 \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters
 
+# (jupyterlab-myst, installed with the book's extras, renders the chapters' MyST markup;
+# root needs --allow-root)
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab chapters
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) chapters
 
 bench: $(STAMP)
 	for script in benchmarks/bench_*.py; do echo "== $$script"; MPLBACKEND=Agg $(PY) $$script || exit 1; done
