@@ -45,8 +45,10 @@ student: $(STAMP)
 	$(PY) tools/build_student.py
 	@echo "Student notebooks, site and problem-set PDFs are in _build/student/"
 
+# (jupyterlab-myst, installed with the book's extras, renders the chapters' MyST markup;
+# root needs --allow-root)
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab chapters
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) chapters
 
 bench: $(STAMP)
 	for script in benchmarks/bench_*.py; do echo "== $$script"; MPLBACKEND=Agg $(PY) $$script || exit 1; done

@@ -513,6 +513,17 @@ def test_live_figure_lays_out_again_when_labels_no_longer_fit():
     assert _text_outside_or_overlapping(live) == []
     live.update(s=1e8)                                        # still fits: layout kept
     assert live.relayouts == 1
+    assert [t["relayout"] for t in live.timings] == [False, True, False]
+
+
+def test_live_figure_times_its_rendered_updates():
+    live = _toy().live()
+    image = live.update()
+    live.update(render=False)                                 # not rendered: not timed
+    assert len(live.timings) == 1
+    t = live.timings[0]
+    assert t["bytes"] == len(image) and t["relayout"] is False
+    assert all(t[k] >= 0 for k in ("compute", "draw", "render", "encode")) and t["render"] > 0
 
 
 def _text_boxes(live):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -322,6 +323,13 @@ class LiveFigure:
     ----------
     relayouts : int
         How many renders needed a new layout (the first one excluded).
+    timings : collections.deque
+        The last 1000 rendered updates, each a dict of seconds spent in
+        ``compute``, ``draw`` (emptying the panels and drawing into them),
+        ``render`` (matplotlib's draw, a relayout included) and ``encode``,
+        with ``bytes`` (image size), ``relayout`` and ``end`` (``time.time()``
+        when the image was ready). ``benchmarks/bench_frontend.py`` reads
+        them from the kernel to split a slider move's latency in the page.
     """
 
     def __init__(self, explorer: Explorer, *, pixel_ratio: float = 2.0, image_format: str = "jpeg",
@@ -343,6 +351,7 @@ class LiveFigure:
         self._drawn = False
         self._frozen = False
         self.relayouts = 0
+        self.timings: deque = deque(maxlen=1000)
 
     @property
     def css_size(self) -> tuple[int, int]:
@@ -352,8 +361,10 @@ class LiveFigure:
 
     def update(self, *, render: bool = True, **changes) -> bytes | None:
         """Compute and draw at the given control values; return the encoded image if ``render``."""
+        start = time.perf_counter()
         params = self.explorer.params(**changes)
         result = self.explorer.compute(**params)
+        computed = time.perf_counter()
         if self._drawn and not self._frozen:      # an earlier draw failed before the first render
             for j, ax in enumerate(self.axes):
                 ax.cla()
@@ -370,9 +381,11 @@ class LiveFigure:
         self.figure.suptitle(self.explorer.title)
         if not render and self._frozen:
             return None
+        drawn = time.perf_counter()
         # The first draw lays the figure out (constrained layout) and the layout is then
         # frozen; a later draw that no longer fits it is laid out and drawn once more.
         self.canvas.draw()
+        relayout = False
         if not self._frozen:
             self.figure.set_layout_engine("none")
             self._frozen = True
@@ -380,7 +393,14 @@ class LiveFigure:
             self._layout()
             self.canvas.draw()
             self.relayouts += 1
-        return self._encode()
+            relayout = True
+        rendered = time.perf_counter()
+        image = self._encode()
+        end = time.perf_counter()
+        self.timings.append({"compute": computed - start, "draw": drawn - computed,
+                             "render": rendered - drawn, "encode": end - rendered,
+                             "bytes": len(image), "relayout": relayout, "end": time.time()})
+        return image
 
     def fits(self) -> bool:
         """Whether the last render fits its layout.
