@@ -101,24 +101,37 @@ def _pixels(webp: bytes) -> np.ndarray:
 _explorers = {}
 
 
+_RENDER_GRID = """
+import sys
+from pathlib import Path
+from lecode.widgets._site import explorer_from_factory, frame_name, render_frames
+out = Path(sys.argv[2])
+for index, webp in render_frames(explorer_from_factory(sys.argv[1])):
+    (out / frame_name(index)).write_bytes(webp)
+"""
+
+
 def _expected_frame(factory: str, index) -> np.ndarray:
-    """The explorer's own render at ``index``, along the same path as the build.
+    """The explorer's own render at ``index``, as the build draws it.
 
-    The build renders an explorer's whole grid with one live figure, in row-major
-    order (the live figure lays itself out again when labels stop fitting, and keeps
-    that layout for later frames), so the expected frame is replayed along that path
-    up to ``index`` (and cached with the frames before it).
+    The build renders an explorer's whole grid with one live figure in a fresh
+    worker process, in row-major order (the live figure lays itself out again
+    when labels stop fitting and keeps that layout for later frames). The
+    expected frames are drawn the same way, in a fresh process, so that no
+    matplotlib state left by other tests in this process can change a pixel.
     """
-    from lecode.widgets._site import explorer_from_factory, render_frames
+    import subprocess
+    import sys
+    import tempfile
 
-    index = tuple(index)
+    from lecode.widgets._site import frame_name
+
     if factory not in _explorers:
-        _explorers[factory] = ({}, render_frames(explorer_from_factory(factory)))
-    done, frames = _explorers[factory]
-    while index not in done:
-        at, webp = next(frames)
-        done[tuple(at)] = _pixels(webp)
-    return done[index]
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run([sys.executable, "-c", _RENDER_GRID, factory, tmp], check=True,
+                           env={**os.environ, "MPLBACKEND": "Agg"}, timeout=600)
+            _explorers[factory] = {p.name: _pixels(p.read_bytes()) for p in Path(tmp).iterdir()}
+    return _explorers[factory][frame_name(index)]
 
 
 @pytest.mark.parametrize("page_path", _chapter_pages())
