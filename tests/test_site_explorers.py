@@ -5,7 +5,8 @@ not go to the local test server is blocked and recorded. For every chapter
 page: each player is found, each of its controls is moved with the keyboard,
 and the displayed frame must change, be the file of the new control values
 and be pixel-identical to the frame the explorer's own code renders for those
-values. The main column must not overflow at 1280 px.
+values. On every page of the book, the main column must not overflow at 1280 px and
+text must stay inside a 390 px phone screen (equations and code may scroll in their boxes).
 
 Needs Debian's ``chromium`` (``/usr/bin/chromium``) and the ``playwright``
 package (no browser download); without them the tests skip, unless
@@ -200,18 +201,52 @@ _OVERFLOW = """() => {
 }"""
 
 
-# Known open: about 15 display equations of chapters 1-8 are wider than the column at
-# 1280 px and still need an ``aligned`` break (issue 11's closing note lists them); the
-# check runs and reports them, and fails the suite once it passes (strict) is too early.
-@pytest.mark.xfail(reason="about 15 display equations still overflow at 1280 px (issue 11, left open)",
-                   strict=False)
-@pytest.mark.parametrize("page_path", _chapter_pages())
+def _content_pages() -> list[str]:
+    """Every page written from a source of the book (chapters, appendix, problem sets, guides)."""
+    sources = [*ROOT.glob("*.ipynb"), *ROOT.glob("*.md"), *(ROOT / "chapters").glob("*.ipynb"),
+               *(ROOT / "problem_sets").glob("*.ipynb")]
+    pages = {str(p.relative_to(ROOT).with_suffix(".html")) for p in sources}
+    return sorted(p for p in pages if (SITE / p).exists() or not SITE.exists()) or ["index.html"]
+
+
+def _settle(page):
+    page.wait_for_function("() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)")
+    page.evaluate("() => window.MathJax && MathJax.startup.promise")
+
+
+@pytest.mark.parametrize("page_path", _content_pages())
 def test_no_equation_or_output_overflows_the_column_at_1280px(browser, server, page_path):
     """Display equations and printed output fit; code cells may scroll inside their box."""
     page, blocked = _open(browser, server, page_path)
-    page.wait_for_function("() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)")
-    page.evaluate("() => window.MathJax && MathJax.startup.promise")
+    _settle(page)
     bad = page.evaluate(_OVERFLOW)
     page.close()
     assert bad == [], f"{page_path}: overflowing the main column at 1280 px:\n" + "\n".join(bad[:20])
+    assert blocked == []
+
+
+# At phone width, equations, code and tables may scroll inside their own box; text may not.
+_PHONE = """() => {
+  const width = document.documentElement.clientWidth;
+  const bad = [];
+  if (document.documentElement.scrollWidth > width + 1) bad.push('the page scrolls sideways: ' +
+      document.documentElement.scrollWidth + ' px');
+  const main = document.querySelector('main .bd-article');
+  for (const el of main.querySelectorAll('p, li, dt, dd, h1, h2, h3, h4, figcaption, caption, img, .lecode-player, .admonition, .proof, blockquote')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || el.closest('div.highlight, .cell_input, mjx-container, .table-wrapper, .pst-scrollable-table-container, pre, .cell_output')) continue;
+    if (r.right > width + 1 || r.left < -1) bad.push(el.tagName + ' ' + Math.round(r.left) + '..' + Math.round(r.right) +
+        ': ' + (el.textContent || el.getAttribute('alt') || '').trim().slice(0, 60));
+  }
+  return bad;
+}"""
+
+
+@pytest.mark.parametrize("page_path", _content_pages())
+def test_text_stays_inside_a_390px_phone_screen(browser, server, page_path):
+    page, blocked = _open(browser, server, page_path, width=390)
+    _settle(page)
+    bad = page.evaluate(_PHONE)
+    page.close()
+    assert bad == [], f"{page_path}: past the edge of a 390 px screen:\n" + "\n".join(bad[:20])
     assert blocked == []
