@@ -17,8 +17,9 @@ Two optional arguments are shared:
     explicitly in label-noise settings, where the label used by the loss
     differs from the true class (``traj.labels``).
 ``readout``
-    A fixed ``K x p`` matrix ``W`` mapping a feature ``x`` to the logits
-    ``W x``. By default the features *are* the logits (``p == K``, ``W = I``),
+    A fixed ``K x p`` matrix ``V`` mapping a feature ``x`` to the logits
+    ``V x`` (the book's notation for a readout). By default the features *are*
+    the logits (``p == K``, ``V = I``),
     the book's default feature space (DESIGN.md section 3).
 
 Two notions of separability appear in the book and must not be confused:
@@ -107,7 +108,7 @@ def _readout(readout, x: np.ndarray, *, required: bool = True) -> np.ndarray | N
         if required and p != K:
             raise ValueError(f"readout is required when the features are not logits: the "
                              f"feature dimension p = {p} differs from the number of classes K = {K}; "
-                             "pass the K x p readout matrix W (logits = W x)")
+                             "pass the K x p readout matrix V (logits = V x)")
         return None
     return check_array("readout", readout, shape=(K, p))
 
@@ -123,7 +124,7 @@ def _logits(x: np.ndarray, W: np.ndarray | None) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         z = x @ W.T
     if not np.all(np.isfinite(z)):
-        raise NonFiniteError("the logits W x overflowed (features or readout too large); "
+        raise NonFiniteError("the logits V x overflowed (features or readout too large); "
                              "rescale the features or the readout")
     return z
 
@@ -150,7 +151,7 @@ def cross_entropy(features, labels=None, readout=None, *, reduce: bool = True) -
 
     .. math::
 
-        L = \frac{1}{Kn}\sum_{k=1}^{K}\sum_{i=1}^{n} \ell(W X_{k,i}, y_{k,i}),
+        L = \frac{1}{Kn}\sum_{k=1}^{K}\sum_{i=1}^{n} \ell(V X_{k,i}, y_{k,i}),
         \qquad \ell(z, y) = \log\sum_{j} e^{z_j} - z_y ,
 
     computed stably as :math:`(m - z_y) + \log\sum_j e^{z_j - m}` with
@@ -164,7 +165,7 @@ def cross_entropy(features, labels=None, readout=None, *, reduce: bool = True) -
     labels : array_like of int, shape (K, n), optional
         Labels (default: the class index of each sample).
     readout : array_like, shape (K, p), optional
-        Readout ``W`` (default: identity, requires ``p == K``).
+        Readout ``V`` (default: identity, requires ``p == K``).
     reduce : bool, default True
         If False, return the per-sample losses, shape ``(..., K, n)``.
 
@@ -198,7 +199,7 @@ def margins(features, labels=None, readout=None) -> np.ndarray:
 
     .. math::
 
-        m_{k,i} = z_{y} - \max_{j \ne y} z_j, \qquad z = W X_{k,i},\; y = y_{k,i}.
+        m_{k,i} = z_{y} - \max_{j \ne y} z_j, \qquad z = V X_{k,i},\; y = y_{k,i}.
 
     A sample is classified correctly by the readout exactly when its margin is
     positive (ties count as errors). Taught in chapter 4 (the margin of the
@@ -245,7 +246,7 @@ def accuracy(features, labels=None, readout=None) -> np.ndarray:
     .. math::
 
         \mathrm{acc} = \frac{1}{Kn}\sum_{k,i}
-        \mathbf 1\big[z_{y} > \max_{j\ne y} z_j\big],\qquad z = W X_{k,i}.
+        \mathbf 1\big[z_{y} > \max_{j\ne y} z_j\big],\qquad z = V X_{k,i}.
 
     Ties count as errors, so ``accuracy == 1`` exactly when all
     :func:`margins` are positive: *zero training error with the model's own
@@ -512,13 +513,13 @@ def neural_collapse(features, labels=None, readout=None) -> NeuralCollapse:
     * ``etf_distance`` -- :math:`\big\| G/\|G\|_F - E/\|E\|_F \big\|_F` with the
       Gram matrix :math:`G = M^\top M` and the simplex-ETF Gram
       :math:`E = I - \frac1K \mathbf 1\mathbf 1^\top`.
-    * ``nc3`` -- self-duality, :math:`\big\| \tilde W/\|\tilde W\|_F -
+    * ``nc3`` -- self-duality, :math:`\big\| \tilde V/\|\tilde V\|_F -
       M^\top/\|M\|_F \big\|_F` with the row-centred readout
-      :math:`\tilde W = W - \frac1K\mathbf 1\mathbf 1^\top W` (adding a
-      common vector to all rows of :math:`W` changes no prediction). For logit
-      features :math:`W = I`, so the target directions are :math:`u_k = e_k - \frac1K\mathbf 1`.
+      :math:`\tilde V = V - \frac1K\mathbf 1\mathbf 1^\top V` (adding a
+      common vector to all rows of :math:`V` changes no prediction). For logit
+      features :math:`V = I`, so the target directions are :math:`u_k = e_k - \frac1K\mathbf 1`.
     * ``nc4`` -- the fraction of samples whose argmax prediction
-      :math:`\arg\max_k (W h)_k` differs from the nearest-class-centre
+      :math:`\arg\max_k (V h)_k` differs from the nearest-class-centre
       prediction :math:`\arg\min_k \|h - \mu_k\|`.
 
     All are 0 at perfect collapse onto a simplex ETF aligned with the readout.
