@@ -656,16 +656,19 @@ def _loss_grad(net: MLP, x, y):
 def one_step_impact(net: MLP, x, y: int, X_probe, *, lr: float, return_delta: bool = False):
     r"""Empirical impact of one SGD step at ``(x, y)`` on the logits at ``X_probe`` (chapter 1).
 
+    In the book's notation the step is taken at the primed sample: the
+    argument ``x`` here is the book's ``x'`` and each probe is a book ``x``.
     Takes one SGD step of size ``lr = eta`` at the single sample ``(x, y)`` on a
-    copy of ``net`` and measures the change ``Delta f(x') = f_new(x') - f(x')``.
-    The kernelised similarity of He & Su is the ratio
-    ``Delta f(x') / (-eta g)`` with ``g = d ell(f(x), y)/df = softmax(f(x)) - e_y``;
+    copy of ``net`` and measures the change ``Delta f = f_new - f`` of the
+    logits at every probe. The kernelised similarity of He & Su is the ratio
+    ``Delta f / (-eta g)`` with ``g = d ell(f(x), y)/df = softmax(f(x)) - e_y``;
     for K outputs we take its least-squares scalar
 
-    ``S(x') = -<Delta f(x'), g> / (eta |g|^2)``,
+    ``S(probe) = -<Delta f(probe), g> / (eta |g|^2)``,
 
     which to first order in ``eta`` equals the NTK value
-    ``g^T Theta(x', x) g / |g|^2`` returned by :func:`ntk_impact`.
+    ``g^T Theta(probe, x) g / |g|^2`` returned by :func:`ntk_impact` (the
+    book's ``g^T Theta(x, x') g / |g|^2``, eq. ch01-eq-similarity).
 
     Parameters
     ----------
@@ -704,10 +707,11 @@ def one_step_impact(net: MLP, x, y: int, X_probe, *, lr: float, return_delta: bo
 
 
 def ntk_impact(net: MLP, x, y: int, X_probe) -> np.ndarray:
-    r"""First-order (NTK) prediction of :func:`one_step_impact`: ``g^T Theta(x', x) g / |g|^2``.
+    r"""First-order (NTK) prediction of :func:`one_step_impact`: ``g^T Theta(probe, x) g / |g|^2``.
 
-    With ``g = softmax(f(x)) - e_y``; a first-order Taylor expansion of the
-    SGD step gives ``Delta f(x') = -eta Theta(x', x) g + O(eta^2)`` (chapter 1).
+    With ``g = softmax(f(x)) - e_y`` and the step taken at ``x`` (the book's
+    ``x'``); a first-order Taylor expansion of the SGD step gives
+    ``Delta f(probe) = -eta Theta(probe, x) g + O(eta^2)`` (chapter 1).
     Returns an array of shape (N,).
     """
     _check_net(net)
@@ -717,9 +721,8 @@ def ntk_impact(net: MLP, x, y: int, X_probe) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------
-# SGD training with logit records (formerly lecode._training, which imported
-# this module while this module re-exported it; now one module, one direction:
-# the training loop below uses MLP, cross_entropy and class_impacts above)
+# SGD training with logit records (the training loop below uses MLP,
+# cross_entropy and class_impacts above)
 # --------------------------------------------------------------------------
 
 def _one_blas_thread():

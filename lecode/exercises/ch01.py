@@ -33,7 +33,7 @@ def _excess(E, labels, *, diagonal: bool = False, swapped: bool = False) -> floa
 
 
 @register("ch01-linear-ratio", exercise="ch01-ex-linear-ratio", precision=sig(3),
-          hint="for f(x) = W x + b the NTK block is (x·x' + 1) I, so E(x, x') = x·x' + 1; "
+          hint="for f(x) = V x + b the NTK block is (x·x' + 1) I, so E(x, x') = x·x' + 1; "
                "average it over same-class pairs (i ≠ j) and over cross-class pairs, divide, subtract 1.",
           mistakes={
               "ratio-not-excess": (lambda t: t + 1.0, "that is α̂/β̂ itself; the exercise asks for α̂/β̂ − 1."),
