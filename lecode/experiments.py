@@ -59,7 +59,7 @@ from ._progress import Progress
 from ._validate import check_choice, check_int
 
 __all__ = ["EXPERIMENTS", "DATA_DIR", "PACKAGE_DATA_DIR", "data_dir", "config",
-           "experiment_data", "run", "merge", "save", "load", "summary", "main"]
+           "experiment_data", "run", "merge", "by_setting", "save", "load", "summary", "main"]
 
 #: ``chapters/data`` of the repository next to this package (exists in a checkout).
 DATA_DIR = Path(__file__).resolve().parents[1] / "chapters" / "data"
@@ -340,6 +340,17 @@ def run(name: str, *, reduced: bool = False, executor: concurrent.futures.Execut
 #: Arrays of a result dict with one row per setting (axis 0), merged by :func:`merge`.
 _PER_SETTING = ("settings", "class_means", "class_means_by_label", "train_loss", "train_acc",
                 "val_loss", "val_acc", "alpha", "beta", "noise_fraction")
+
+
+def by_setting(res: dict) -> dict:
+    """A copy of ``res`` with the per-setting arrays in increasing order of the setting.
+
+    The stored grid is in run order (``label_noise``: ``p = 0, 0.1, ..., 0.8``,
+    then ``2/3`` appended); sweeps plotted or interpolated against ``p`` want
+    it sorted. Other arrays are shared, not copied.
+    """
+    order = np.argsort(np.asarray(res["settings"], float), kind="stable")
+    return {k: (v[order] if k in _PER_SETTING else v) for k, v in res.items()}
 
 
 def merge(old: dict, new: dict, name: str) -> dict:
