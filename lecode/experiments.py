@@ -5,10 +5,15 @@ Run::
     python -m lecode.experiments geomnist      [--reduced] [--workers N] [--out PATH]
     python -m lecode.experiments label_noise   [--reduced] [--workers N] [--out PATH]
     python -m lecode.experiments digits        [--reduced] [--workers N] [--out PATH]
+    python -m lecode.experiments NAME --add-missing --out PATH   [--workers N]
 
 A full run writes ``<name>.npz`` in the current folder, or where ``--out``
 says (a file name, or an existing folder); the book's stored copies are
 refreshed from the repository root with ``--out chapters/data``.
+``--add-missing`` runs only the settings of :func:`config` that the file at
+``--out`` does not hold yet (settings are only ever appended to a grid, so a
+setting's index, hence its seeds, never changes) and writes the merged file,
+atomically; the stored settings are copied unchanged.
 ``--reduced`` runs the same experiment with fewer trials and the first part of
 the training only, prints a summary and saves only with ``--out``; notebooks
 can call ``run(name, reduced=True)``. Files are written atomically (a
@@ -54,7 +59,7 @@ from ._progress import Progress
 from ._validate import check_choice, check_int
 
 __all__ = ["EXPERIMENTS", "DATA_DIR", "PACKAGE_DATA_DIR", "data_dir", "config",
-           "experiment_data", "run", "save", "load", "summary", "main"]
+           "experiment_data", "run", "merge", "by_setting", "save", "load", "summary", "main"]
 
 #: ``chapters/data`` of the repository next to this package (exists in a checkout).
 DATA_DIR = Path(__file__).resolve().parents[1] / "chapters" / "data"
@@ -125,7 +130,10 @@ def config(name: str, reduced: bool = False) -> dict:
                    impact_steps=_TEN_K_IMPACTS)
         red = dict(trials=2, steps=2000)
     elif name == "label_noise":
-        cfg = dict(base, dataset="geomnist", settings=[round(0.1 * i, 1) for i in range(9)],
+        # p = 0, 0.1, ..., 0.8, then the critical point p = (K-1)/K = 2/3 appended LAST:
+        # seeds follow the setting's index, so the first nine keep their runs.
+        cfg = dict(base, dataset="geomnist",
+                   settings=[round(0.1 * i, 1) for i in range(9)] + [2 / 3],
                    setting_name="p", K=3, trials=8, full_steps=10_000, lr=0.005,
                    n_train_per_class=1000, n_val_per_class=100,
                    impact_steps=_TEN_K_IMPACTS)
@@ -226,7 +234,7 @@ def _trial(task: tuple) -> dict:
 
 
 def run(name: str, *, reduced: bool = False, executor: concurrent.futures.Executor | None = None,
-        progress: bool = False) -> dict:
+        progress: bool = False, settings=None) -> dict:
     """Run an experiment and return its results as a dict of arrays (chapters 1, 6, 7).
 
     Parameters
@@ -240,6 +248,12 @@ def run(name: str, *, reduced: bool = False, executor: concurrent.futures.Execut
     progress : bool, default False
         Show a progress bar on standard error (a widget in JupyterLab) once
         the run has taken 2 seconds.
+    settings : sequence of int, optional
+        Indices into ``config(name)["settings"]`` to run (default: all). The
+        seeds of a setting depend on its index only, so a subset gives
+        exactly the arrays of those settings in a full run (see
+        :func:`merge`). The per-trial examples (``probe_logits`` ...) come
+        from the first setting run.
 
     Returns
     -------
@@ -268,8 +282,15 @@ def run(name: str, *, reduced: bool = False, executor: concurrent.futures.Execut
                         f"{type(executor).__name__} {executor!r}")
     if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"progress must be True or False, got {progress!r}")
-    S, T = len(cfg["settings"]), cfg["trials"]
-    tasks = [(cfg, s, j) for s in range(S) for j in range(T)]
+    nset = len(cfg["settings"])
+    if settings is None:
+        idx = list(range(nset))
+    else:
+        idx = [check_int("settings index", i, minimum=0, maximum=nset - 1) for i in settings]
+        if not idx or len(set(idx)) != len(idx):
+            raise ValueError(f"settings must be distinct indices into {cfg['settings']}, got {settings!r}")
+    S, T = len(idx), cfg["trials"]
+    tasks = [(cfg, s, j) for s in idx for j in range(T)]
     t0 = time.perf_counter()
     mapper = map if executor is None else executor.map
     results = []
@@ -294,7 +315,7 @@ def run(name: str, *, reduced: bool = False, executor: concurrent.futures.Execut
 
     out = dict(record_steps=np.array(cfg["record_steps"], dtype=np.int64),
                impact_steps=np.array(cfg["impact_steps"], dtype=np.int64),
-               settings=np.array(cfg["settings"], dtype=float),
+               settings=np.array([cfg["settings"][i] for i in idx], dtype=float),
                class_means=stack("class_means"),
                train_loss=stack("train_loss"), train_acc=stack("train_acc"),
                val_loss=stack("val_loss"), val_acc=stack("val_acc"),
@@ -306,13 +327,61 @@ def run(name: str, *, reduced: bool = False, executor: concurrent.futures.Execut
     examples = range(S) if cfg["dataset"] == "digits" else [0]
     for s in examples:
         r = results[s * T]
-        sfx = f"_K{int(cfg['settings'][s])}" if cfg["dataset"] == "digits" else ""
+        sfx = f"_K{int(cfg['settings'][idx[s]])}" if cfg["dataset"] == "digits" else ""
         out["probe_logits" + sfx] = r["probe_logits"].astype(np.float32)
         out["sampled_logits" + sfx] = r["sampled_logits"].astype(np.float32)
         for key in ("probe_classes", "probe_labels", "sampled_labels", "sampled_classes"):
             out[key + sfx] = np.asarray(r[key], dtype=np.int8)
     for key, val in cfg.items():
         out["cfg_" + key] = np.array("none" if val is None else val)
+    return out
+
+
+#: Arrays of a result dict with one row per setting (axis 0), merged by :func:`merge`.
+_PER_SETTING = ("settings", "class_means", "class_means_by_label", "train_loss", "train_acc",
+                "val_loss", "val_acc", "alpha", "beta", "noise_fraction")
+
+
+def by_setting(res: dict) -> dict:
+    """A copy of ``res`` with the per-setting arrays in increasing order of the setting.
+
+    The stored grid is in run order (``label_noise``: ``p = 0, 0.1, ..., 0.8``,
+    then ``2/3`` appended); sweeps plotted or interpolated against ``p`` want
+    it sorted. Other arrays are shared, not copied.
+    """
+    order = np.argsort(np.asarray(res["settings"], float), kind="stable")
+    return {k: (v[order] if k in _PER_SETTING else v) for k, v in res.items()}
+
+
+def merge(old: dict, new: dict, name: str) -> dict:
+    """Append the settings of ``new`` (a :func:`run` of missing settings) to ``old``.
+
+    ``old`` must hold the first settings of ``config(name)["settings"]`` in
+    order, and ``new`` the following ones, run with the same parameters; the
+    result is what a full run would return (per-setting arrays stacked,
+    examples and ``record_steps`` from ``old``, ``cfg_*`` of the full
+    configuration, ``wall_time`` summed). ``old``'s arrays are not changed.
+    """
+    cfg = config(name)
+    grid = [float(v) for v in cfg["settings"]]
+    got = [float(v) for v in old["settings"]] + [float(v) for v in new["settings"]]
+    if got != grid[:len(got)]:
+        raise ValueError(f"cannot merge settings {got} into the grid {grid}: the stored ones must be "
+                         f"the first settings of the grid, the new ones the next")
+    for key in ("record_steps", "impact_steps"):
+        if not np.array_equal(old[key], new[key]):
+            raise ValueError(f"cannot merge: {key} differ (the stored file was run with other steps)")
+    for key in ("trials", "steps", "lr", "hidden", "seed"):
+        if not np.array_equal(old["cfg_" + key], new["cfg_" + key]):
+            raise ValueError(f"cannot merge: cfg_{key} differ ({old['cfg_' + key]} vs {new['cfg_' + key]})")
+    out = dict(old)
+    for key in _PER_SETTING:
+        if key in old:
+            out[key] = np.concatenate([old[key], new[key]], axis=0)
+    for key, val in new.items():
+        if key.startswith("cfg_"):
+            out[key] = val
+    out["wall_time"] = np.array(float(old["wall_time"]) + float(new["wall_time"]))
     return out
 
 
@@ -408,8 +477,12 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="output npz file or folder (default: NAME.npz "
                     "in the current folder; from the repository root, --out chapters/data "
                     "refreshes the book's copy; reduced runs are saved only with --out)")
+    ap.add_argument("--add-missing", action="store_true",
+                    help="run only the settings the file at --out lacks and write the merged file")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
+    if args.add_missing and (args.out is None or args.reduced):
+        raise ValueError("--add-missing needs --out (the stored file to extend) and no --reduced")
     workers = check_int("workers", args.workers, minimum=1)
     path = _output_path(args.name, args.out, args.reduced)
     if path is not None:            # refuse an unwritable destination before hours of work
@@ -422,11 +495,21 @@ def main(argv=None) -> int:
             raise ValueError(f"--out: the folder {str(folder)!r} is not writable")
         if path.is_dir():
             raise ValueError(f"--out: {str(path)!r} is a folder")
+    old, todo = None, None
+    if args.add_missing:
+        old = load(args.name, path)
+        todo = list(range(len(old["settings"]), len(config(args.name)["settings"])))
+        if not todo:
+            print(f"{path} already holds every setting of {args.name}; nothing to run")
+            return 0
     if workers > 1:
         with concurrent.futures.ProcessPoolExecutor(workers) as ex:
-            res = run(args.name, reduced=args.reduced, executor=ex, progress=not args.quiet)
+            res = run(args.name, reduced=args.reduced, executor=ex, progress=not args.quiet,
+                      settings=todo)
     else:
-        res = run(args.name, reduced=args.reduced, progress=not args.quiet)
+        res = run(args.name, reduced=args.reduced, progress=not args.quiet, settings=todo)
+    if old is not None:
+        res = merge(old, res, args.name)
     if path is not None:
         p = save(res, path)
         print(f"wrote {p} ({os.path.getsize(p) / 1e6:.2f} MB)")

@@ -58,7 +58,8 @@ def test_config_reduced_is_prefix_of_full():
         assert red["full_steps"] == full["steps"]
         assert set(red["record_steps"]) == {s for s in full["record_steps"] if s <= red["steps"]}
         assert red["seed"] == full["seed"] and red["settings"] == full["settings"]
-    assert E.config("label_noise")["settings"] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    # the critical point 2/3 is appended last, so the other settings keep their index (and seeds)
+    assert E.config("label_noise")["settings"] == [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 2 / 3]
     assert E.config("digits")["settings"] == [2, 3, 4, 5]
 
 
@@ -161,10 +162,13 @@ def test_label_noise(reduced):
     res, st = reduced("label_noise"), _stored("label_noise")
     _check_record_shapes(res)
     _check_prefix("label_noise", res, st)
+    assert np.allclose(res["settings"], list(np.round(np.arange(9) * 0.1, 1)) + [2 / 3])
+    assert np.array_equal(st["settings"], res["settings"]) and st["class_means"].shape[0] == 10
+    # the fraction of corrupted labels is round(p n_k)/n_k exactly (n_k ~ 1000: within 1e-3)
+    assert np.allclose(res["noise_fraction"][:, 0], res["settings"], atol=1e-3)
+    res, st = E.by_setting(res), E.by_setting(st)
     p = res["settings"]
-    assert np.allclose(p, np.round(np.arange(9) * 0.1, 1))
-    # the fraction of corrupted labels is round(p n_k)/n_k exactly
-    assert np.allclose(res["noise_fraction"][:, 0], p, atol=1e-3)
+    assert np.all(np.diff(p) > 0) and p[7] == 2 / 3
     for r in (res, st):
         sm = E.summary(r)
         # separation of the true classes along u_k changes sign between p = 0.5
@@ -214,6 +218,58 @@ def test_command_writes_to_the_current_folder_by_default(tmp_path, reduced, monk
     assert (tmp_path / "sub" / "geomnist_reduced.npz").is_file()
     assert E.main(["geomnist", "--quiet", "--out", "new/dir/x.npz"]) == 0
     assert E.load("geomnist", path="new/dir/x.npz")["class_means"].shape == res["class_means"].shape
+    capsys.readouterr()
+
+
+def test_by_setting_sorts_per_setting_arrays_only():
+    res = dict(settings=np.array([0.0, 0.8, 2 / 3]), val_acc=np.arange(3.0)[:, None],
+               record_steps=np.array([0, 5, 9]))
+    s = E.by_setting(res)
+    assert np.array_equal(s["settings"], [0.0, 2 / 3, 0.8])
+    assert np.array_equal(s["val_acc"][:, 0], [0.0, 2.0, 1.0])
+    assert s["record_steps"] is res["record_steps"]
+
+
+def _fake_run(cfg_name="label_noise"):
+    """A tiny stand-in for run(): one row per requested setting, value = the setting's index."""
+    def run(name, reduced=False, executor=None, progress=False, settings=None):
+        cfg = E.config(name)
+        idx = list(range(len(cfg["settings"]))) if settings is None else list(settings)
+        out = {k: np.array([[float(i)] for i in idx]) for k in E._PER_SETTING if k != "settings"}
+        out.update(settings=np.array([cfg["settings"][i] for i in idx]), record_steps=np.arange(3),
+                   impact_steps=np.arange(2), wall_time=np.array(1.0), probe_logits=np.full(2, len(idx)))
+        out.update({"cfg_" + k: np.array("none" if v is None else v) for k, v in cfg.items()})
+        return out
+    return run
+
+
+def test_add_missing_runs_only_new_settings_and_merges(tmp_path, monkeypatch, capsys):
+    calls = []
+    fake = _fake_run()
+
+    def run(name, **kw):
+        calls.append(kw.get("settings"))
+        return fake(name, **kw)
+    old = fake("label_noise", settings=range(9))
+    old["cfg_settings"] = np.array(old["settings"])          # a file written before 2/3 was added
+    path = tmp_path / "label_noise.npz"
+    E.save(old, path)
+    monkeypatch.setattr(E, "run", run)
+    monkeypatch.setattr(E, "summary", lambda res: dict(step=0, settings=[]))
+    assert E.main(["label_noise", "--add-missing", "--out", str(path), "--quiet"]) == 0
+    assert calls == [[9]]                                    # only the appended setting ran
+    got = E.load("label_noise", path)
+    assert np.allclose(got["settings"], E.config("label_noise")["settings"])
+    assert np.array_equal(got["val_acc"][:, 0], np.arange(10.0))   # old rows unchanged, new appended
+    assert np.array_equal(got["probe_logits"], old["probe_logits"]) and float(got["wall_time"]) == 2.0
+    assert np.allclose(got["cfg_settings"], E.config("label_noise")["settings"])
+    assert E.main(["label_noise", "--add-missing", "--out", str(path), "--quiet"]) == 0
+    assert calls == [[9]]                                    # complete: nothing runs
+    with pytest.raises(ValueError, match="--add-missing"):
+        E.main(["label_noise", "--add-missing", "--quiet"])
+    bad = dict(old, settings=np.array(old["settings"])[::-1].copy())
+    with pytest.raises(ValueError, match="grid"):
+        E.merge(bad, fake("label_noise", settings=[9]), "label_noise")
     capsys.readouterr()
 
 

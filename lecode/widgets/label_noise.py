@@ -29,7 +29,8 @@ The explorer draws, for the chosen p, K, alpha and beta,
 * middle: the margin s(t) of the LE-ODE and of the LE-SDE class means, the
   clean (p = 0) LE-ODE for reference, and s*;
 * right: the stored network runs (GeoMNIST, K = 3, ``chapters/data/label_noise.npz``)
-  at the stored p nearest to the chosen one: the class-mean logit margin of
+  at the stored p nearest to the chosen one (p = 0.65 shows the runs at the
+  critical point 2/3): the class-mean logit margin of
   every trial (thin) and their mean (thick) over training against s* (orange).
 """
 
@@ -121,7 +122,8 @@ def loss_floor(p, n_classes):
 def network_runs():
     """The stored label-noise runs, reduced to what the explorer draws (cached; None if absent).
 
-    Returns a dict with ``p`` (S,), ``t`` (R,) training times lr * step,
+    Returns a dict with ``p`` (S,) in increasing order (0, 0.1, ..., 0.6,
+    2/3, 0.7, 0.8: the critical point included), ``t`` (R,) training times lr * step,
     ``margin`` (S, T, R) the mean over classes of the projected class-mean
     probe logit ``y_k = u_k . mu_k / |u_k|^2``, ``val_acc`` and
     ``train_loss`` (S,) at the last record (means over trials).
@@ -129,7 +131,7 @@ def network_runs():
     from .. import experiments
 
     try:
-        res = experiments.load("label_noise")
+        res = experiments.by_setting(experiments.load("label_noise"))   # p increasing
     except FileNotFoundError:
         return None
     cm = res["class_means"].astype(float)                       # (S, T, R, K, K)
@@ -252,7 +254,7 @@ def draw(result, axes, params):
     ax_n.axhline(0, color="grey", lw=0.6)
     ax_n.set_xlabel("training time t = lr · step")
     ax_n.set_ylabel("margin of class-mean logits")
-    ax_n.set_title(f"network (K = 3), stored p = {net['p']:g}\nvalidation accuracy {net['val_acc']:.2f}",
+    ax_n.set_title(f"network (K = 3), stored p = {net['p']:.3g}\nvalidation accuracy {net['val_acc']:.2f}",
                    fontsize=9)
 
 
