@@ -264,7 +264,7 @@ def _thin_ticks(axes) -> None:
         ax.locator_params(nbins=4)
 
 
-@site_grid(p=(0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9), K=(2, 3, 5))
+@site_grid(p=(0.0, 0.3, 0.5, 0.6, 0.65, 0.7, 0.8, 0.9), K=(2, 3, 5))   # 0.65: the stored runs at p = 2/3 are the nearest
 def make_explorer() -> Explorer:
     """The chapter-7 explorer: p, K, α, β → LE-SDE features, margins, stored network runs."""
     return Explorer("Label noise: the LE-SDE and the network", CONTROLS, compute, draw,
