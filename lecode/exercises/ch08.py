@@ -14,7 +14,8 @@ import math
 
 from . import register, sig, within
 
-#: The network of exercise ch08-ex-ntk: f(x) = a . relu(W x) / sqrt(m), m = 2.
+#: The network of exercise ch08-ex-ntk: f(x) = W_2 relu(W_1 x) / sqrt(m), m = 2
+#: (NTK_W holds the first-layer weights W_1, NTK_A the second-layer weights W_2).
 NTK_W = np.array([[1.0, 0.0], [0.0, 1.0]])
 NTK_A = np.array([1.0, -1.0])
 NTK_X = np.array([1.0, 0.5])

@@ -1,6 +1,6 @@
 """Explorers of chapter 8 (*Connections*): Euler–Maruyama's error on the LE-SDE; lazy training.
 
-The LE-SDE has *additive* noise (``sigma(t) dB``, independent of the
+The LE-SDE has *additive* noise (``sigma(t) dW``, independent of the
 features), and for additive noise the Euler–Maruyama scheme coincides with
 the Milstein scheme: its strong order is 1, not the 1/2 of the general case
 (Kloeden & Platen 1992, Higham 2001). The explorer measures the strong error
@@ -12,7 +12,7 @@ the Milstein scheme: its strong order is 1, not the 1/2 of the general case
 of Euler–Maruyama with step ``h`` against a fine reference driven by the *same*
 Brownian paths (the fine increments summed over coarse steps), for the LE
 drift with additive noise and, as a contrast, with the multiplicative noise
-``sigma X dB`` (componentwise) for which the order drops to 1/2.
+``sigma X dW`` (componentwise) for which the order drops to 1/2.
 
 Public functions
 ----------------
