@@ -233,14 +233,14 @@ def train_two_layer(X, y, *, width: int, eta: float = 1.0, steps: int = 200, see
 
     Starting from :func:`two_layer_init` (``K = max(y) + 1`` outputs), ``steps``
     updates :math:`\theta_{j+1} = \theta_j - \eta\nabla L(\theta_j)`,
-    :math:`j = 0, \dots, J-1` (``J = steps``), of
+    :math:`j = 0, \dots, j_{\max}-1` (``j_max = steps``), of
     :math:`\theta = (W_1, W_2)` on the mean cross-entropy. Proposition
     ``ch08-prop-lazy`` bounds the relative change of every hidden unit
     :math:`\theta_\nu = (w_\nu, v_\nu)` and of :math:`\theta` by
 
     .. math::
 
-        \exp\Big(\frac{\eta}{\sqrt m}\sum_{j<J}\bar g_j\Big) - 1 .
+        \exp\Big(\frac{\eta}{\sqrt m}\sum_{j<j_{\max}}\bar g_j\Big) - 1 .
 
     Parameters
     ----------
@@ -260,8 +260,8 @@ def train_two_layer(X, y, *, width: int, eta: float = 1.0, steps: int = 200, see
     Returns
     -------
     dict
-        ``dtheta`` (:math:`\|\theta_J-\theta_0\|/\|\theta_0\|`),
-        ``dtheta_unit`` (:math:`\max_\nu |\theta_\nu(J)-\theta_\nu(0)|/|\theta_\nu(0)|`),
+        ``dtheta`` (:math:`\|\theta_{j_{\max}}-\theta_0\|/\|\theta_0\|`),
+        ``dtheta_unit`` (:math:`\max_\nu |\theta_\nu(j_{\max})-\theta_\nu(0)|/|\theta_\nu(0)|`),
         ``bound`` (the bound above, which holds for both),
         ``dkernel`` (relative Frobenius change of the impact matrix
         :func:`two_layer_impacts`), ``loss`` (final mean cross-entropy),
