@@ -60,7 +60,7 @@ def strong_errors(model, t_end: float, *, levels=(2, 3, 4, 5, 6), fine_level: in
 
     .. math::
 
-        X_{m+1} = X_m + h\,b(X_m, t_m) + \sigma(t_m)\,S(X_m)\,\Delta W_m,
+        X_{j+1} = X_j + h\,b(X_j, t_j) + \sigma(t_j)\,S(X_j)\,\Delta W_j,
 
     with ``b = model.drift``, ``S(X) = 1`` (``noise="additive"``, the LE-SDE)
     or ``S(X) = X`` componentwise (``noise="multiplicative"``). Brownian
@@ -260,7 +260,7 @@ def make_explorer() -> Explorer:
 
 LAZY_CONTROLS = (
     Control("width", "width m", 256, 16, 4096, 0.301, kind="log"),
-    Control("train_time", "training time ηS", 100.0, 10.0, 200.0, 10.0),
+    Control("train_time", "training time t = ηj", 100.0, 10.0, 200.0, 10.0),
     Control("eta", "step η", 1.0, 0.25, 2.0, 0.25),
     Control("spread", "cluster spread", 0.6, 0.1, 1.5, 0.1),
 )
@@ -284,7 +284,7 @@ def lazy_draw(result, axes, params):
     ax.axhline(1.0, color="0.5", lw=0.8)
     rel = ab / ab[0]
     ax.set_ylim(min(0.8, float(np.min(rel)) * 0.95), max(1.6, float(np.max(rel)) * 1.05))
-    ax.set_xlabel("training time t = ηs")
+    ax.set_xlabel("training time t = ηj")
     ax.set_ylabel("impact relative to t = 0")
     ax.set_title(f"m = {int(round(params['width']))}: |Δθ|/|θ| = {result['dtheta']:.3f}, "
                  f"loss {result['loss']:.3f}", fontsize=9)
