@@ -4,11 +4,15 @@ Introduced in chapter 8 (*Connections*, section 8.1). The network is
 
 .. math::
 
-    f(x; W, A) = \frac{1}{\sqrt m}\, A\, \mathrm{relu}(W x), \qquad
-    W \in \mathbb R^{m \times d},\; A \in \mathbb R^{K \times m}, \qquad
-    W_{jl}, A_{kj} \sim N(0, 1),
+    f(x; W_1, W_2) = \frac{1}{\sqrt m}\, W_2\, \mathrm{relu}(W_1 x), \qquad
+    W_1 \in \mathbb R^{m \times d},\; W_2 \in \mathbb R^{K \times m}, \qquad
+    (W_1)_{\nu l}, (W_2)_{k\nu} \sim N(0, 1),
 
-trained by full-batch gradient descent on the mean cross-entropy. Its
+with first-layer weights :math:`W_1` (rows :math:`w_\nu`) and second-layer
+weights :math:`W_2` (columns :math:`v_\nu`), hidden units
+:math:`\nu = 1, \dots, m`, trained by full-batch gradient descent on the mean
+cross-entropy. A network is the dict ``{"W": W_1, "A": W_2}`` (the keys name
+the arrays in code only). Its
 neural tangent kernel has a finite limit as the width ``m`` grows while the
 parameters move by ``O(1/sqrt(m))`` relative to their size (proposition
 ``ch08-prop-lazy``): the impacts alpha-hat, beta-hat of the LE model freeze.
@@ -79,7 +83,7 @@ def cluster_data(n_classes: int = 3, n_per_class: int = 10, dim: int = 10, sprea
 
 
 def two_layer_init(width: int, dim: int, n_classes: int, seed=None) -> dict:
-    r"""Initial parameters of :math:`f(x) = A\,\mathrm{relu}(Wx)/\sqrt m` (chapter 8, eq. ch08-eq-twolayer).
+    r"""Initial parameters of :math:`f(x) = W_2\,\mathrm{relu}(W_1x)/\sqrt m` (chapter 8, eq. ch08-eq-twolayer).
 
     Parameters
     ----------
@@ -94,7 +98,7 @@ def two_layer_init(width: int, dim: int, n_classes: int, seed=None) -> dict:
     Returns
     -------
     dict
-        ``{"W": (m, d), "A": (K, m)}``, all entries independent N(0, 1).
+        ``{"W": W_1 (m, d), "A": W_2 (K, m)}``, all entries independent N(0, 1).
     """
     m = check_int("width", width, minimum=1)
     dim = check_int("dim", dim, minimum=1)
@@ -144,8 +148,8 @@ def two_layer_loss_grad(net: dict, X, y):
 
     .. math::
 
-        \nabla_A L = G^\top \mathrm{relu}(XW^\top)/\sqrt m, \qquad
-        \nabla_W L = \big((G A) \odot \mathbf 1[XW^\top > 0]\big)^\top X / \sqrt m .
+        \nabla_{W_2} L = G^\top \mathrm{relu}(XW_1^\top)/\sqrt m, \qquad
+        \nabla_{W_1} L = \big((G W_2) \odot \mathbf 1[XW_1^\top > 0]\big)^\top X / \sqrt m .
 
     Parameters
     ----------
@@ -188,13 +192,13 @@ def _loss_grad(net: dict, X: np.ndarray, y: np.ndarray):
 def two_layer_impacts(net: dict, X) -> np.ndarray:
     r"""Scalar impacts :math:`E_{ij} = \operatorname{tr}\Theta(x_i, x_j)/K` of the network (chapter 8).
 
-    From the closed-form NTK (eq. ch08-eq-ntk), with :math:`w_j` the rows of
-    ``W`` and :math:`A_{:,j}` the columns of ``A``:
+    From the closed-form NTK (eq. ch08-eq-ntk), with :math:`w_\nu` the rows of
+    :math:`W_1` (``net["W"]``) and :math:`v_\nu` the columns of :math:`W_2` (``net["A"]``):
 
     .. math::
 
-        E(x, x') = \frac1m\sum_{j=1}^m\Big[\mathrm{relu}(w_j\cdot x)\,\mathrm{relu}(w_j\cdot x')
-        + \frac{|A_{:,j}|^2}{K}\,\mathbf 1[w_j\cdot x>0]\,\mathbf 1[w_j\cdot x'>0]\; x\cdot x'\Big].
+        E(x, x') = \frac1m\sum_{\nu=1}^m\Big[\mathrm{relu}(w_\nu\cdot x)\,\mathrm{relu}(w_\nu\cdot x')
+        + \frac{|v_\nu|^2}{K}\,\mathbf 1[w_\nu\cdot x>0]\,\mathbf 1[w_\nu\cdot x'>0]\; x\cdot x'\Big].
 
     Parameters
     ----------
@@ -228,14 +232,15 @@ def train_two_layer(X, y, *, width: int, eta: float = 1.0, steps: int = 200, see
     r"""Gradient descent on the two-layer network, with what lazy training measures (chapter 8).
 
     Starting from :func:`two_layer_init` (``K = max(y) + 1`` outputs), ``steps``
-    updates :math:`\theta_{s+1} = \theta_s - \eta\nabla L(\theta_s)` of
-    :math:`\theta = (W, A)` on the mean cross-entropy. Proposition
+    updates :math:`\theta_{j+1} = \theta_j - \eta\nabla L(\theta_j)`,
+    :math:`j = 0, \dots, j_{\max}-1` (``j_max = steps``), of
+    :math:`\theta = (W_1, W_2)` on the mean cross-entropy. Proposition
     ``ch08-prop-lazy`` bounds the relative change of every hidden unit
-    :math:`\theta_j = (w_j, A_{:,j})` and of :math:`\theta` by
+    :math:`\theta_\nu = (w_\nu, v_\nu)` and of :math:`\theta` by
 
     .. math::
 
-        \exp\Big(\frac{\eta}{\sqrt m}\sum_{s<S}\bar g_s\Big) - 1 .
+        \exp\Big(\frac{\eta}{\sqrt m}\sum_{j<j_{\max}}\bar g_j\Big) - 1 .
 
     Parameters
     ----------
@@ -255,12 +260,12 @@ def train_two_layer(X, y, *, width: int, eta: float = 1.0, steps: int = 200, see
     Returns
     -------
     dict
-        ``dtheta`` (:math:`\|\theta_S-\theta_0\|/\|\theta_0\|`),
-        ``dtheta_unit`` (:math:`\max_j |\theta_j(S)-\theta_j(0)|/|\theta_j(0)|`),
+        ``dtheta`` (:math:`\|\theta_{j_{\max}}-\theta_0\|/\|\theta_0\|`),
+        ``dtheta_unit`` (:math:`\max_\nu |\theta_\nu(j_{\max})-\theta_\nu(0)|/|\theta_\nu(0)|`),
         ``bound`` (the bound above, which holds for both),
         ``dkernel`` (relative Frobenius change of the impact matrix
         :func:`two_layer_impacts`), ``loss`` (final mean cross-entropy),
-        ``times`` (R,) (training times :math:`\eta s` of the records) and
+        ``times`` (R,) (training times :math:`\eta j` of the records) and
         ``ab`` (R, 2) (alpha-hat, beta-hat by :func:`lecode.nets.class_average`),
         ``E0``, ``E1`` (impact matrices before and after, (N, N)).
 
@@ -282,16 +287,16 @@ def train_two_layer(X, y, *, width: int, eta: float = 1.0, steps: int = 200, see
     start = {k: v.copy() for k, v in net.items()}
     E0 = _impacts(net, X)
     ab, times, gsum = [class_average(E0, y)[:2]], [0.0], 0.0
-    for s in range(steps):
+    for j in range(steps):
         _, grad, gbar = _loss_grad(net, X, y)
         gsum += gbar
         for k in net:
             net[k] -= eta * grad[k]
-        if (s + 1) % record_every == 0 or s + 1 == steps:
+        if (j + 1) % record_every == 0 or j + 1 == steps:
             if not all(np.all(np.isfinite(v)) for v in net.values()):
                 break
             ab.append(class_average(_impacts(net, X), y)[:2])
-            times.append(eta * (s + 1))
+            times.append(eta * (j + 1))
     if not all(np.all(np.isfinite(v)) for v in net.values()):
         raise NonFiniteError(f"training diverged at width {width}; lower eta (got {eta})")
     with np.errstate(all="ignore"):
@@ -304,7 +309,7 @@ def train_two_layer(X, y, *, width: int, eta: float = 1.0, steps: int = 200, see
     def norm(d):
         return float(np.sqrt(sum(float((v ** 2).sum()) for v in d.values())))
 
-    def unit_norms(d):          # |theta_j| per hidden unit j: rows of W, columns of A
+    def unit_norms(d):          # |theta_nu| per hidden unit nu: rows of W_1, columns of W_2
         return np.sqrt((d["W"] ** 2).sum(axis=1) + (d["A"] ** 2).sum(axis=0))
 
     change = {k: net[k] - start[k] for k in net}

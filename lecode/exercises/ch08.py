@@ -14,7 +14,8 @@ import math
 
 from . import register, sig, within
 
-#: The network of exercise ch08-ex-ntk: f(x) = a . relu(W x) / sqrt(m), m = 2.
+#: The network of exercise ch08-ex-ntk: f(x) = W_2 relu(W_1 x) / sqrt(m), m = 2
+#: (NTK_W holds the first-layer weights W_1, NTK_A the second-layer weights W_2).
 NTK_W = np.array([[1.0, 0.0], [0.0, 1.0]])
 NTK_A = np.array([1.0, -1.0])
 NTK_X = np.array([1.0, 0.5])
@@ -52,16 +53,17 @@ def _ntk_parts():
 
 
 @register("ch08-ntk", exercise="ch08-ex-ntk", precision=sig(3),
-          hint="sum over the two hidden units of relu(w.x) relu(w.x') + a^2 1[w.x>0] 1[w.x'>0] x.x', "
+          hint="sum over the two hidden units nu of relu(w_nu.x) relu(w_nu.x') "
+               "+ v_nu^2 1[w_nu.x>0] 1[w_nu.x'>0] x.x', "
                "divided by m = 2",
           mistakes={
               "missing-1/m": (lambda t: 2 * t, "f carries 1/√m, so Θ carries 1/m = 1/2."),
               "first-layer-only": (lambda t: _ntk_parts()[1] / 2,
-                                   "that is only the gradient with respect to W; the output weights a "
-                                   "contribute relu(w·x) relu(w·x') too."),
+                                   "that is only the gradient with respect to W_1; the second-layer weights W_2 "
+                                   "contribute relu(w_ν·x) relu(w_ν·x') too."),
               "second-layer-only": (lambda t: _ntk_parts()[0] / 2,
-                                    "that is only the gradient with respect to a; the hidden weights W "
-                                    "contribute a_j² 1[w_j·x > 0] 1[w_j·x' > 0] x·x' too."),
+                                    "that is only the gradient with respect to W_2; the first-layer weights W_1 "
+                                    "contribute v_ν² 1[w_ν·x > 0] 1[w_ν·x' > 0] x·x' too."),
           })
 def ntk_value():
     return _ntk_by_finite_differences()
@@ -70,8 +72,8 @@ def ntk_value():
 def td_growth_rate(gamma: float, c: float) -> float:
     """Real part of the non-zero eigenvalue of K D (gamma P - I) in the two-state example.
 
-    States s1 (feature 1) and s2 (feature c), transition s1 -> s2 with reward 0,
-    updates only at s1 (D = diag(1, 0)), kernel K = phi phi^T.
+    States z1 (feature 1) and z2 (feature c), transition z1 -> z2 with reward 0,
+    updates only at z1 (D = diag(1, 0)), kernel K = phi phi^T.
     """
     phi = np.array([1.0, c])
     K = np.outer(phi, phi)
@@ -82,15 +84,15 @@ def td_growth_rate(gamma: float, c: float) -> float:
 
 
 @register("ch08-td-gamma", exercise="ch08-ex-td-gamma", precision=sig(3),
-          hint="one update at s1 changes V(s1) by eta*delta and V(s2) by c*eta*delta; when does "
-               "the TD error at s1 grow?",
+          hint="one update at z1 changes the value at z1 by eta*delta and at z2 by c*eta*delta; when does "
+               "the TD error at z1 grow?",
           mistakes={
               "feature-2": (lambda t: 1.0 / 2.0, "1/2 is the threshold of the text's example (feature 2); "
                                                  "here the second feature is 3."),
-              "inverted": (lambda t: 1.0 / t, "divergence needs γ k(s₂, s₁) > k(s₁, s₁), i.e. γ > 1/3; "
+              "inverted": (lambda t: 1.0 / t, "divergence needs γ 𝒦(z₂, z₁) > 𝒦(z₁, z₁), i.e. γ > 1/3; "
                                               "γ is a discount factor below 1."),
-              "k22-not-k21": (lambda t: t ** 2, "the interference that matters is k(s₂, s₁) = 3, not "
-                                                "k(s₂, s₂) = 9."),
+              "k22-not-k21": (lambda t: t ** 2, "the interference that matters is 𝒦(z₂, z₁) = 3, not "
+                                                "𝒦(z₂, z₂) = 9."),
           })
 def td_critical_gamma():
     from scipy.optimize import brentq
@@ -105,12 +107,12 @@ def _em_second_moment(*, drop_h2: bool = False) -> float:
 
 
 @register("ch08-weak-gbm", exercise="ch08-ex-weak", precision=sig(3),
-          hint="E[X_{m+1}^2] = E[X_m^2] * E[(1 + lam h + mu dW)^2]; compare with exp((2 lam + mu^2) T)",
+          hint="E[X_{j+1}^2] = E[X_j^2] * E[(1 + lam h + kappa dW)^2]; compare with exp((2 lam + kappa^2) T)",
           mistakes={
               "sign": (lambda t: -t, "the weak error is E X(T)² − E X_h(T)² (exact minus scheme), which is positive here."),
               "ito-exponent": (lambda t: math.exp(2 * 1.0 - 0.5 ** 2) - _em_second_moment(),
-                               "E X(T)² = e^{(2λ − μ²)T} E e^{2μW_T} = e^{(2λ + μ²)T}: the Itô correction "
-                               "and the moment of e^{2μW} together give +μ²."),
+                               "E X(T)² = e^{(2λ − κ²)T} E e^{2κW_T} = e^{(2λ + κ²)T}: the Itô correction "
+                               "and the moment of e^{2κW} together give +κ²."),
               "dropped-h2": (lambda t: math.exp(2 * 1.0 + 0.5 ** 2) - _em_second_moment(drop_h2=True),
                              "(1 + λh)² = 1 + 2λh + λ²h²: keep the λ²h² term."),
           })
@@ -124,10 +126,10 @@ def weak_error_second_moment():
 
 
 def milstein_strong_order(seed=0, n_paths=4000) -> float:
-    """Fitted strong order of the Milstein scheme on GBM (lam = 1, mu = 1, X0 = 1, T = 1).
+    """Fitted strong order of the Milstein scheme on GBM (lam = 1, kappa = mu = 1, X0 = 1, T = 1).
 
     Steps h = 2**-4, ..., 2**-8; errors against the exact solution
-    X0 exp((lam - mu^2/2) T + mu W_T) on the same Brownian paths.
+    X0 exp((lam - kappa^2/2) T + kappa W_T) on the same Brownian paths (``mu`` holds kappa).
     """
     lam, mu, T = 1.0, 1.0, 1.0
     rng = np.random.default_rng(seed)
@@ -148,7 +150,7 @@ def milstein_strong_order(seed=0, n_paths=4000) -> float:
 
 
 @register("ch08-milstein-order", exercise="ch08-ex-milstein", precision=within(0.15),
-          hint="add 0.5 mu^2 X (dW^2 - h) to the Euler–Maruyama step and fit log error against log h",
+          hint="add 0.5 kappa^2 X (dW^2 - h) to the Euler–Maruyama step and fit log error against log h",
           mistakes={
               "euler-maruyama": (lambda t: t / 2, "1/2 is the strong order of Euler–Maruyama on GBM: the "
                                                   "Milstein correction is missing or not applied."),

@@ -1,6 +1,6 @@
 """Explorers of chapter 8 (*Connections*): Euler–Maruyama's error on the LE-SDE; lazy training.
 
-The LE-SDE has *additive* noise (``sigma(t) dB``, independent of the
+The LE-SDE has *additive* noise (``sigma(t) dW``, independent of the
 features), and for additive noise the Euler–Maruyama scheme coincides with
 the Milstein scheme: its strong order is 1, not the 1/2 of the general case
 (Kloeden & Platen 1992, Higham 2001). The explorer measures the strong error
@@ -12,7 +12,7 @@ the Milstein scheme: its strong order is 1, not the 1/2 of the general case
 of Euler–Maruyama with step ``h`` against a fine reference driven by the *same*
 Brownian paths (the fine increments summed over coarse steps), for the LE
 drift with additive noise and, as a contrast, with the multiplicative noise
-``sigma X dB`` (componentwise) for which the order drops to 1/2.
+``sigma X dW`` (componentwise) for which the order drops to 1/2.
 
 Public functions
 ----------------
@@ -60,7 +60,7 @@ def strong_errors(model, t_end: float, *, levels=(2, 3, 4, 5, 6), fine_level: in
 
     .. math::
 
-        X_{m+1} = X_m + h\,b(X_m, t_m) + \sigma(t_m)\,S(X_m)\,\Delta W_m,
+        X_{j+1} = X_j + h\,b(X_j, t_j) + \sigma(t_j)\,S(X_j)\,\Delta W_j,
 
     with ``b = model.drift``, ``S(X) = 1`` (``noise="additive"``, the LE-SDE)
     or ``S(X) = X`` componentwise (``noise="multiplicative"``). Brownian
@@ -260,7 +260,7 @@ def make_explorer() -> Explorer:
 
 LAZY_CONTROLS = (
     Control("width", "width m", 256, 16, 4096, 0.301, kind="log"),
-    Control("train_time", "training time ηS", 100.0, 10.0, 200.0, 10.0),
+    Control("train_time", "training time t = ηj", 100.0, 10.0, 200.0, 10.0),
     Control("eta", "step η", 1.0, 0.25, 2.0, 0.25),
     Control("spread", "cluster spread", 0.6, 0.1, 1.5, 0.1),
 )
@@ -284,7 +284,7 @@ def lazy_draw(result, axes, params):
     ax.axhline(1.0, color="0.5", lw=0.8)
     rel = ab / ab[0]
     ax.set_ylim(min(0.8, float(np.min(rel)) * 0.95), max(1.6, float(np.max(rel)) * 1.05))
-    ax.set_xlabel("training time t = ηs")
+    ax.set_xlabel("training time t = ηj")
     ax.set_ylabel("impact relative to t = 0")
     ax.set_title(f"m = {int(round(params['width']))}: |Δθ|/|θ| = {result['dtheta']:.3f}, "
                  f"loss {result['loss']:.3f}", fontsize=9)
