@@ -197,8 +197,10 @@ def two_layer_impacts(net: dict, X) -> np.ndarray:
 
     .. math::
 
-        E(x, x') = \frac1m\sum_{\nu=1}^m\Big[\mathrm{relu}(w_\nu\cdot x)\,\mathrm{relu}(w_\nu\cdot x')
-        + \frac{|v_\nu|^2}{K}\,\mathbf 1[w_\nu\cdot x>0]\,\mathbf 1[w_\nu\cdot x'>0]\; x\cdot x'\Big].
+        \begin{aligned}
+        E(x, x') = \frac1m\sum_{\nu=1}^m\Big[&\mathrm{relu}(w_\nu\cdot x)\,\mathrm{relu}(w_\nu\cdot x')\\
+        &+ \frac{|v_\nu|^2}{K}\,\mathbf 1[w_\nu\cdot x>0]\,\mathbf 1[w_\nu\cdot x'>0]\; x\cdot x'\Big].
+        \end{aligned}
 
     Parameters
     ----------

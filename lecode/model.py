@@ -169,7 +169,7 @@ class LEModel:
     impact_matrix : array (K, K) or callable of t, optional
         Class-impact matrix E(t) replacing ``alpha``/``beta``.
     readout : array (K, p), optional
-        Fixed readout W (logits = W x); default the identity when p = K.
+        Fixed readout V (logits = V x); default the identity when p = K.
         Required for ``gradient="ce"`` when p != K.  Only the ``ce`` gradient
         uses it.
 

@@ -87,8 +87,10 @@ def brownian_paths(t_end: float, n_steps: int, *, n_paths: int = 1, seed=None) -
 
     .. math::
 
-        W(0)=0,\qquad W(t_{j+1}) = W(t_j) + \sqrt{\Delta t}\,Z_j,\qquad
-        Z_j \sim N(0,1)\ \text{independent},\quad \Delta t = t_\mathrm{end}/L .
+        \begin{aligned}
+        W(0)&=0,\qquad W(t_{j+1}) = W(t_j) + \sqrt{\Delta t}\,Z_j,\\
+        Z_j &\sim N(0,1)\ \text{independent},\quad \Delta t = t_\mathrm{end}/L .
+        \end{aligned}
 
     On the grid these are exact samples of Brownian motion: independent
     Gaussian increments with variance equal to the elapsed time.
