@@ -4,9 +4,11 @@ Introduced in chapter 8 (*Connections*, section 8.1). The network is
 
 .. math::
 
-    f(x; W_1, W_2) = \frac{1}{\sqrt m}\, W_2\, \mathrm{relu}(W_1 x), \qquad
-    W_1 \in \mathbb R^{m \times d},\; W_2 \in \mathbb R^{K \times m}, \qquad
+    \begin{aligned}
+    f(x; W_1, W_2) &= \frac{1}{\sqrt m}\, W_2\, \mathrm{relu}(W_1 x),\\
+    W_1 \in \mathbb R^{m \times d},\; W_2 &\in \mathbb R^{K \times m}, \qquad
     (W_1)_{\nu l}, (W_2)_{k\nu} \sim N(0, 1),
+    \end{aligned}
 
 with first-layer weights :math:`W_1` (rows :math:`w_\nu`) and second-layer
 weights :math:`W_2` (columns :math:`v_\nu`), hidden units
