@@ -255,8 +255,22 @@ def draw(result: dict, axes, params: dict) -> None:
                       fontsize=8)
 
 
+def style(ax, j: int) -> None:
+    """Fixed styling. Panel 0's y ticks step by 1, 2 or 5 times a power of ten, never 2.5:
+    moving the learning rate then keeps one decimal on its tick labels ("0.2", not "0.25"),
+    so their width, and the layout, stay as they are (a wider label forces a relayout,
+    which costs a second render). The histograms drop their outermost x ticks, whose
+    labels would otherwise reach past the panel into the next one."""
+    from matplotlib.ticker import MaxNLocator
+
+    if j == 0:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10]))
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10], prune="both"))
+
+
 @site_grid(lr=(0.004, 0.007, 0.01, 0.02, 0.04, 0.07, 0.1))
 def make_explorer() -> Explorer:
     """The chapter-2 explorer: learning rate, α, β → feature-SGD vs LE-SDE vs LE-ODE."""
     return Explorer("Feature-SGD against the LE-SDE (K = 3, cross-entropy, class means)",
-                    CONTROLS, compute, draw, panels=[{}, {}, {}], panel_size=(3.6, 3.0))
+                    CONTROLS, compute, draw, panels=[{}, {}, {}], panel_size=(3.6, 3.0), style=style)
