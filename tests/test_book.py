@@ -145,6 +145,24 @@ def test_site_loads_no_widget_javascript_and_never_renders_widget_views():
     assert "lecode._sphinx" in yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["extra_extensions"]
 
 
+def test_player_html_shows_the_default_frame_with_its_values_and_a_full_size_link():
+    """The player's markup before any script runs: controls at their defaults, the default
+    frame (lazy, with its alt text), and a link that opens that frame at full resolution."""
+    from lecode._sphinx.player import player_html
+
+    info = {"title": "Demo", "width": 1200, "height": 600, "dpi": 200,
+            "alt": {"1-0.webp": "Demo at a = 0.2, kind = x", "0-0.webp": "Demo at a = 0.1, kind = x"},
+            "controls": [{"kind": "range", "label": "a", "values": ["0.1", "0.2"], "default": 1},
+                         {"kind": "choice", "label": "kind", "values": ["x"], "default": 0}]}
+    markup = player_html(info, "_static/demo/", "p0")
+    assert 'data-frame="1-0.webp"' in markup
+    assert '<output for="p0-c0">0.2</output>' in markup
+    assert 'type="radio" name="p0-c1" value="0" checked' in markup
+    assert 'src="_static/demo/1-0.webp" alt="Demo at a = 0.2, kind = x"' in markup
+    assert 'loading="lazy"' in markup
+    assert re.search(r'<a class="lecode-player-full" href="_static/demo/1-0.webp"', markup)
+
+
 def test_built_pages_reference_nothing_on_the_network():
     """No page loads a script, style, font or image from another host (links may point anywhere)."""
     _require_site()

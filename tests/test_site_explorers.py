@@ -170,6 +170,7 @@ def test_every_player_moves_with_the_keyboard_offline(browser, server, page_path
                 " && el.querySelector('img').naturalWidth > 0", arg=[root.element_handle(), name])
             img = root.locator("img")
             assert img.get_attribute("src").endswith("/" + name)
+            assert root.locator("a.lecode-player-full").get_attribute("href") == img.get_attribute("src")
             assert control["values"][index[j]] in img.get_attribute("alt")
             after = img.screenshot()
             assert before != after, f"{page_path}: the frame did not change on screen"

@@ -328,8 +328,12 @@ def player_html(info: dict, base: str, uid: str) -> str:
     parts.append(f'<img class="lecode-player-frame" src="{_attr(base + name)}" '
                  f'alt="{_attr(info["alt"][name])}" width="{width}" height="{height}" '
                  f'loading="lazy" decoding="async">')
+    # the link follows the frame shown (lecode-player.js): on a phone the figure is
+    # scaled to the screen, and this opens the frame at its full resolution
     parts.append(f'<figcaption>{_attr(info["title"])}: precomputed frames of the explorer '
-                 '(arrow keys move the focused control)</figcaption></figure>')
+                 '(arrow keys move the focused control; '
+                 f'<a class="lecode-player-full" href="{_attr(base + name)}" target="_blank">'
+                 'open this frame full size</a>)</figcaption></figure>')
     return "".join(parts)
 
 

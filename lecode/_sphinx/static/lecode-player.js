@@ -8,6 +8,7 @@
   function setup(root) {
     var spec = JSON.parse(root.getAttribute("data-lecode-player"));
     var img = root.querySelector("img.lecode-player-frame");
+    var full = root.querySelector("a.lecode-player-full");   // the shown frame at full size
     var index = spec.controls.map(function (c) { return c.default; });
     var ready = {};       // frame name -> decoded Image
 
@@ -30,6 +31,7 @@
       });
       img.src = spec.base + frame;   // already decoded when preloaded: no visible wait
       img.alt = spec.alt[frame];
+      if (full) { full.href = spec.base + frame; }
       root.setAttribute("data-frame", frame);
     }
 
