@@ -33,13 +33,13 @@ unit: $(STAMP)
 
 nbval: $(STAMP)
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-cell-timeout=600 \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters problem_sets
+		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters problem_sets code_comparison.ipynb
 
 # The site tests in tests/ read the built book and the student edition, so both are built first.
 test: book student
 	LECODE_REQUIRE_SITE=1 MPLBACKEND=Agg $(PY) -m pytest tests
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-cell-timeout=600 \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters problem_sets
+		--nbval-sanitize-with tests/nbval_sanitize.cfg chapters problem_sets code_comparison.ipynb
 
 student: $(STAMP)
 	$(PY) tools/build_student.py

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 import yaml
 
-from tools.run_notebooks import toc_entries
+from tools.run_notebooks import toc_entries, toc_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
@@ -63,7 +63,7 @@ def test_toc_parts_have_captions():
 
 # -- notebook hygiene -------------------------------------------------------
 
-@pytest.mark.parametrize("path", chapter_notebooks(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", toc_notebooks(), ids=lambda p: p.name)
 def test_notebook_hygiene(path):
     assert path.stat().st_size < MAX_NOTEBOOK_BYTES, f"{path.name} is over 1.5 MB"
     nb = json.loads(path.read_text())
@@ -78,6 +78,18 @@ def test_notebook_hygiene(path):
     assert counts == sorted(counts), f"{path.name} was not executed top to bottom"
 
 
+def test_nbval_runs_every_notebook_of_the_book():
+    """The Makefile's nbval lines (``make nbval`` and ``make test``) reach every notebook of the toc."""
+    lines = [l for l in (ROOT / "Makefile").read_text().splitlines() if "nbval_sanitize.cfg" in l]
+    assert len(lines) == 2
+    for line in lines:
+        paths = line.split("nbval_sanitize.cfg", 1)[1].split()
+        for nb in toc_notebooks():
+            rel = nb.relative_to(ROOT)
+            assert any(rel == Path(q) or Path(q) in rel.parents for q in paths), (
+                f"{rel} is in the book but not checked by nbval: {line.strip()}")
+
+
 def test_only_widget_cells_skip_output_comparison():
     """``nbval-ignore-output`` is reserved for cells that show a live widget.
 
@@ -85,7 +97,7 @@ def test_only_widget_cells_skip_output_comparison():
     manager, so the explorer's first figure leaks into the cell output); every
     other cell's printed text is part of the book's contract.
     """
-    for path in chapter_notebooks():
+    for path in toc_notebooks():
         nb = json.loads(path.read_text())
         for cell in nb["cells"]:
             if cell["cell_type"] != "code":
