@@ -100,12 +100,23 @@ def _mystery_AB():
     return tuple(float(v) for v in exact.integrated_impacts(a, b, _MYSTERY_T))
 
 
+def _mystery_projected_B2():
+    """B(2) that the projected estimator reports on the identity data of the exercise (a mistake)."""
+    from .. import exact
+
+    times, class_means = mystery_class_means()
+    return float(exact.estimate_AB_projected(times, class_means)[1][-1])
+
+
 @register("ch03-mystery", exercise="ch03-ex-mystery", precision=rel(0.02),
           hint="estimate_AB_identity(times, class_means) returns (A_hat, B_hat); read B_hat at t = 2",
           mistakes={
               "A-not-B": (lambda t: _mystery_AB()[0], "that is A(2) = ∫α; the exercise asks for B(2) = ∫β."),
               "rate-not-integral": (lambda t: float(_mystery_impacts()[1](_MYSTERY_T)),
                                     "that is β(2), the impact at t = 2; B(2) is its integral from 0 to 2."),
+              "projected-estimator": (lambda t: _mystery_projected_B2(),
+                                      "that is the projected variant's estimator; the data come from the "
+                                      "*identity* LE-ODE: use estimate_AB_identity (B = L_m − L_o)."),
           })
 def _mystery():
     """B(2) = ∫_0^2 β of the hidden impacts (the estimator's target; its error on this data is < 1e-3)."""
