@@ -53,25 +53,25 @@ def _drift():
     return LEModel(K, n, alpha=_DRIFT["alpha"], beta=_DRIFT["beta"], gradient="ce").drift(X)[0, 0]
 
 
-def _conserved_W():
+def _conserved_V():
     return np.random.default_rng(2).standard_normal((3, 5))
 
 
 @register("ch02-conserved", exercise="ch02-ex-conserved", precision=integer(),
-          hint="v . x is conserved when W v is a multiple of (1, ..., 1)",
+          hint="v . x is conserved when V v is a multiple of (1, ..., 1)",
           mistakes={
-              "null-space-only": (lambda t: float(5 - np.linalg.matrix_rank(_conserved_W())),
-                                  "that is the null space of W alone; W v may also be a non-zero "
+              "null-space-only": (lambda t: float(5 - np.linalg.matrix_rank(_conserved_V())),
+                                  "that is the null space of V alone; V v may also be a non-zero "
                                   "multiple of (1, ..., 1), which adds one direction."),
-              "shift-only": (lambda t: 1.0, "that is only the direction W maps onto (1, ..., 1) (the logit "
-                                            "shift); the null space of W is conserved too."),
+              "shift-only": (lambda t: 1.0, "that is only the direction V maps onto (1, ..., 1) (the logit "
+                                            "shift); the null space of V is conserved too."),
           })
 def _conserved():
-    """p minus the dimension of the span of many LE-ODE drifts at random states."""
+    """p minus the dimension of the span of many drifts b(X) at random states."""
     from ..model import LEModel
 
     K, p, n = 3, 5, 2
-    model = LEModel(K, n, alpha=1.0, beta=0.3, gradient="ce", dim=p, readout=_conserved_W())
+    model = LEModel(K, n, alpha=1.0, beta=0.3, gradient="ce", dim=p, readout=_conserved_V())
     rng = np.random.default_rng(0)
     drifts = model.drift(2.0 * rng.standard_normal((40, K, n, p))).reshape(-1, p)
     return float(p - np.linalg.matrix_rank(drifts, tol=1e-9))
@@ -96,7 +96,7 @@ def _sigma_with(*, d=None, n=None, centred=True) -> float:
           mistakes={
               "variance": (lambda t: t ** 2, "that is σ²; the noise level is its square root."),
               "not-centred": (lambda t: _sigma_with(centred=False),
-                              "C_kk is a covariance: subtract the squared mean |E V_k|² = (α−β)²/K² · (K−1)/K."),
+                              "C_kk is a covariance: subtract the squared mean |E F_k|² = (α−β)²/K² · (K−1)/K."),
               "d-is-one": (lambda t: _sigma_with(d=1), "d = K − 1 = 2 is the dimension of the sum-zero "
                                                        "space the noise lives in, not 1."),
               "forgot-n": (lambda t: _sigma_with(n=1), "σ² carries the factor n = 5 (samples per class)."),
