@@ -25,10 +25,10 @@ def _horizon_margin(t: float, gap: float = _HORIZON["gap"]) -> float:
 
 
 @register("ch06-horizon", exercise="ch06-ex-horizon", precision=sig(3),
-          hint="the model time is t = η m; then solve e^s + (K-1) s = e^{s0} + (K-1) s0 + (α-β) t.",
+          hint="the model time is t = η j (j SGD steps); then solve e^s + (K-1) s = e^{s0} + (K-1) s0 + (α-β) t.",
           mistakes={
               "steps-not-time": (lambda t: _horizon_margin(float(_HORIZON["steps"])),
-                                 "the model time is t = η m = 30, not the number of steps m."),
+                                 "the model time is t = η j = 30, not the number of steps j."),
               "no-(K-1)s": (lambda t: math.log(1.0 + _HORIZON["gap"] * _HORIZON["steps"] * _HORIZON["lr"]),
                             "the margin law is e^s + (K−1)s = 1 + (α−β)t: the (K−1)s term is missing."),
               "missing-gap": (lambda t: _horizon_margin(_HORIZON["steps"] * _HORIZON["lr"], gap=1.0),
