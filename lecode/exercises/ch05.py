@@ -71,6 +71,9 @@ _ROT = dict(K=3, s=-1.0, alpha=0.2, beta=1.0)
               "limit": (lambda t: (_ROT["beta"] - _ROT["alpha"]) / (_ROT["K"] * (_ROT["K"] - 1)),
                         "that is the limit s → −∞; at s = −1 keep the e^s in K(e^s + K − 1)."),
               "missing-1/K": (lambda t: _ROT["K"] * t, "the rate has a 1/K: (β − α)/(K(e^s + K − 1))."),
+              "e-to-minus-s": (lambda t: (_ROT["beta"] - _ROT["alpha"])
+                               / (_ROT["K"] * (np.exp(-_ROT["s"]) + _ROT["K"] - 1)),
+                               "at s = −1 the exponential is e^s = e^(−1) ≈ 0.368, not e ≈ 2.718."),
           })
 def _rotation_rate():
     """Growth rate of the rotation mode at s = -1 (K = 3, alpha = 0.2, beta = 1), by finite differences."""
@@ -100,6 +103,8 @@ def _equiangle(pi) -> float:
                            "the simplex ETF has cosines −1/(K−1) = −1/3, not −1/K."),
               "mean-cosine": (lambda t: -1.0 / 3.0, "NC2 averages |cos + 1/(K−1)| over the other classes; "
                                                    "that is the mean cosine itself."),
+              "no-absolute-value": (lambda t: 0.0, "NC2 averages the absolute values |cos + 1/(K−1)|; without "
+                                                   "them −2/3 + 1/3 + 1/3 cancels to 0."),
           })
 def _pairing_equiangle():
     """NC2 equiangularity of the K = 4 pairing e_pi(k) - e_k, pi = (1 3)(2 4), measured by lecode.metrics."""
