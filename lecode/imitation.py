@@ -8,17 +8,17 @@ next to the one-point-per-class LE-ODE
 .. math::
 
     \frac{d\bar X_k}{dt} = -\frac1K\Big[(\alpha(t)-\beta(t))\,G_k
-        + \beta(t)\sum_{k'} G_{k'}\Big], \qquad t = \eta\, m,
+        + \beta(t)\sum_{k'} G_{k'}\Big], \qquad t = \eta\, j,
 
 with :math:`G_k = \mathrm{softmax}(\bar X_k) - e_k` (``"ce"``),
 :math:`G_k = -\bar X_k` (``"identity"``) or :math:`G_k = -P_k \bar X_k`
 (``"projected"``, :math:`P_k` the projection on :math:`u_k = e_k - \mathbf
 1/K`).  Two sources of impacts are supported:
 
-* **measured** -- the NTK impacts :math:`\hat\alpha, \hat\beta` of
+* **measured** -- the NTK impacts :math:`\hat\alpha_\Theta, \hat\beta_\Theta` of
   :func:`lecode.nets.class_impacts` at a few checkpoints, interpolated in time
   (:class:`Interpolant`).  Their units are those of the LE model when the
-  model's time is :math:`t = \eta m`: one SGD step at a sample :math:`x'`
+  model's time is :math:`t = \eta j`: one SGD step at a sample :math:`x'`
   changes the logits at :math:`x` by :math:`-\eta\,\Theta(x, x')\nabla\ell`
   to first order, and averaging over the uniformly drawn sample gives the
   drift above with :math:`\alpha = \operatorname{tr}\Theta/K` averaged over
@@ -78,7 +78,7 @@ VARIANTS = ("identity", "projected")
 # --------------------------------------------------------------------------
 
 def model_times(steps, lr):
-    r"""The LE model's time of SGD step counts: :math:`t = \eta\, m` (chapter 6).
+    r"""The LE model's time of SGD step counts: :math:`t = \eta\, j` (chapter 6).
 
     Parameters
     ----------
@@ -439,7 +439,7 @@ def fit_impacts(times, class_means, *, variant: str = "projected", window: int |
     Parameters
     ----------
     times : array (S,), strictly increasing
-        Model times :math:`t = \eta m` (:func:`model_times`).
+        Model times :math:`t = \eta j` (:func:`model_times`).
     class_means : array (S, K, K) or (T, S, K, K)
         Class-mean logits (one trajectory or T trials).
     variant : {"projected", "identity"}
@@ -600,7 +600,7 @@ def relative_error(X, Y, *, centred: bool = True) -> np.ndarray:
 
     .. math::
 
-        e(t) = \frac{\|C(X(t) - Y(t))\|_F}{\|C\,Y(t)\|_F},
+        \varepsilon(t) = \frac{\|C(X(t) - Y(t))\|_F}{\|C\,Y(t)\|_F},
 
     with :math:`C` the centring of each logit vector (subtracting its mean
     over the K logits) when ``centred`` (the softmax, hence the loss and the

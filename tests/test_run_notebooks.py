@@ -106,3 +106,20 @@ def test_book_macros_rejects_a_bad_definition(tmp_path, monkeypatch):
     monkeypatch.setattr(rn, "ROOT", tmp_path)
     with pytest.raises(ValueError, match="bad"):
         rn.book_macros()
+
+
+def test_run_keeps_figures_when_the_caller_set_a_non_interactive_backend(tmp_path, monkeypatch):
+    """MPLBACKEND=Agg (the unit tests' setting) must not reach the kernel: with it plt.show()
+    displays nothing and the saved notebook would lose its figures (nbval then fails)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "figure.ipynb"
+    nbformat.write(nb, path)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    rn.run(path, timeout=120)
+    import os
+
+    assert os.environ["MPLBACKEND"] == "Agg"                      # the caller's setting is restored
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    assert any("image/png" in out.get("data", {}) for out in code[0].outputs)

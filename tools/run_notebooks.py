@@ -32,6 +32,7 @@ e.g. after a merge or a change of the macros.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -164,7 +165,15 @@ def run(path: Path, timeout: int) -> None:
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, store_widget_state=True,
                             resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    # The kernel inherits the environment. With MPLBACKEND=Agg (as set for the unit tests)
+    # plt.show() displays nothing, the saved notebook would lose its figures, and nbval
+    # (which runs with the inline backend) would fail on it: the kernel never sees it.
+    backend = os.environ.pop("MPLBACKEND", None)
+    try:
+        client.execute()
+    finally:
+        if backend is not None:
+            os.environ["MPLBACKEND"] = backend
     elapsed = time.perf_counter() - start
     nb.metadata.pop("widgets", None)
     count = 0
@@ -178,7 +187,8 @@ def run(path: Path, timeout: int) -> None:
                     out["execution_count"] = count
     write(nb, path)
     size = path.stat().st_size
-    print(f"{path.relative_to(ROOT)}: executed in {elapsed:.1f} s, {size / 1e6:.2f} MB")
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    print(f"{shown}: executed in {elapsed:.1f} s, {size / 1e6:.2f} MB")
     if size > MAX_BYTES:
         raise SystemExit(f"{path}: {size / 1e6:.2f} MB exceeds the 1.5 MB limit; shrink its figures")
 

@@ -92,12 +92,12 @@ def _sigma_with(*, d=None, n=None, centred=True) -> float:
 
 
 @register("ch02-sigma", exercise="ch02-ex-sigma", precision=sig(3),
-          hint="sigma^2 = n lr / (K d) * sum_k tr C_kk with d = K - 1, at the all-zero state",
+          hint="sigma^2 = n lr / (K d_g) * sum_k tr C_kk with d_g = K - 1, at the all-zero state",
           mistakes={
               "variance": (lambda t: t ** 2, "that is σ²; the noise level is its square root."),
               "not-centred": (lambda t: _sigma_with(centred=False),
                               "C_kk is a covariance: subtract the squared mean |E F_k|² = (α−β)²/K² · (K−1)/K."),
-              "d-is-one": (lambda t: _sigma_with(d=1), "d = K − 1 = 2 is the dimension of the sum-zero "
+              "d-is-one": (lambda t: _sigma_with(d=1), "d_g = K − 1 = 2 is the dimension of the sum-zero "
                                                        "space the noise lives in, not 1."),
               "forgot-n": (lambda t: _sigma_with(n=1), "σ² carries the factor n = 5 (samples per class)."),
           })
