@@ -47,7 +47,9 @@ def _sigma_at(s: float) -> float:
                     "no-fade": (lambda t: _sigma_at(0.0), "that is the noise at the origin: the gradients "
                                 "at X_k = s u_k are smaller, and sigma scales with them"),
                     "exp-only": (lambda t: _sigma_at(0.0) * np.exp(-NOISE["s"]),
-                                 "the factor is K / (e^s + K - 1), not e^(-s)")},
+                                 "the factor is K / (e^s + K - 1), not e^(-s)"),
+                    "c-squared": (lambda t: t ** 2 / _sigma_at(0.0),
+                                  "the covariances scale by c(s)^2, so sigma itself scales by c(s), not c(s)^2")},
           hint="at X_k = s u_k every gradient is a multiple of u_k; find the multiple")
 def _sigma_s2():
     return _sigma_at(NOISE["s"])
@@ -113,7 +115,7 @@ LINEAR = dict(K=3, hidden=8, dim=5, seed=13)
 
 
 def linear_network():
-    """(A, B, x, x2) of problem 3: A (K, h), B (h, d), two inputs (seeded; shared with the notebook)."""
+    """(W2, W1, x, x2) of problem 3: W2 (K, m), W1 (m, d), two inputs (seeded; shared with the notebook)."""
     rng = np.random.default_rng(LINEAR["seed"])
     K, h, d = LINEAR["K"], LINEAR["hidden"], LINEAR["dim"]
     A = rng.standard_normal((K, h)) / np.sqrt(h)
@@ -149,47 +151,63 @@ def _linear_impact():
 @register("ps1-linear-ntk", exercise="ps1-ex-linear-ntk", precision=sig(3),
           mistakes={"last-layer-only": (lambda t: float(np.dot(*(linear_network()[1] @ v
                                                                    for v in linear_network()[2:])))
-                                        , "that is the contribution of A alone; B's parameters move f too"),
+                                        , "that is the contribution of W2 alone; W1's parameters move f too"),
                     "first-layer-only": (lambda t: float(linear_network()[2] @ linear_network()[3]
                                                          * np.sum(linear_network()[0] ** 2) / LINEAR["K"]),
-                                         "that is the contribution of B alone; A's parameters move f too"),
+                                         "that is the contribution of W1 alone; W2's parameters move f too"),
                     "no-1/K": (lambda t: LINEAR["K"] * t, "the scalar impact is the trace divided by K")},
-          hint="differentiate f = A B x with respect to A and to B; Theta = J(x) J(x')^T")
+          hint="differentiate f = W2 W1 x with respect to W2 and to W1; Theta = J(x) J(x')^T")
 def _linear():
     return _linear_impact()
 
 
 # --------------------------------------------------------------------------- problem 4
 
-#: The schedule of problem 4: eta_m = eta0 / (1 + m / M0), m = 0 .. steps - 1, and the impacts.
-SCHEDULE = dict(eta0=0.05, M0=200, steps=2000, K=3, alpha=2.0, beta=0.5)
+#: The schedule of problem 4: eta_j = eta0 / (1 + j / J0), j = 0 .. steps - 1, and the impacts.
+SCHEDULE = dict(eta0=0.05, J0=200, steps=2000, K=3, alpha=2.0, beta=0.5)
 
 
-def _schedule_time() -> float:
-    m = np.arange(SCHEDULE["steps"])
-    return float(np.sum(SCHEDULE["eta0"] / (1.0 + m / SCHEDULE["M0"])))
+def _schedule_time(first: int = 0) -> float:
+    j = np.arange(first, first + SCHEDULE["steps"])
+    return float(np.sum(SCHEDULE["eta0"] / (1.0 + j / SCHEDULE["J0"])))
 
 
-@register("ps1-schedule-time", exercise="ps1-ex-schedule", precision=sig(3),
+def _integral_time() -> float:
+    return float(SCHEDULE["eta0"] * SCHEDULE["J0"] * np.log(1 + SCHEDULE["steps"] / SCHEDULE["J0"]))
+
+
+# four figures: to three, the sum (24.00) and its integral approximation (23.98) are the same number
+@register("ps1-schedule-time", exercise="ps1-ex-schedule", precision=sig(4),
           mistakes={"constant-rate": (lambda t: SCHEDULE["eta0"] * SCHEDULE["steps"],
                                       "the learning rate decays: add the rates of all steps"),
                     "no-eta0": (lambda t: t / SCHEDULE["eta0"],
-                                "each step advances the model time by its learning rate eta_m, eta0 included")},
-          hint="t after M steps is the sum of the learning rates eta_0 + ... + eta_(M-1)")
+                                "each step advances the model time by its learning rate eta_j, eta0 included"),
+                    "integral": (lambda t: _integral_time(),
+                                 "that is the integral approximation eta0 J0 log(1 + J/J0); the problem asks for the sum"),
+                    "off-by-one": (lambda t: _schedule_time(first=1),
+                                   "the steps are j = 0, ..., J - 1: the first rate is eta0 itself")},
+          hint="t after J steps is the sum of the learning rates eta_0 + ... + eta_(J-1)")
 def _time():
     return _schedule_time()
 
 
 @register("ps1-schedule-margin", exercise="ps1-ex-schedule", precision=sig(3),
           mistakes={"constant-rate": (lambda t: _margin_after(SCHEDULE["eta0"] * SCHEDULE["steps"]),
-                                      "that is the margin after the time eta0 * M of a constant rate")},
+                                      "that is the margin after the time eta0 * J of a constant rate"),
+                    "no-linear-term": (lambda t: float(np.log(1 + (SCHEDULE["alpha"] - SCHEDULE["beta"])
+                                                              * _schedule_time())),
+                                       "the margin law is e^s + (K - 1) s = 1 + (alpha - beta) t: "
+                                       "the (K - 1) s term is missing"),
+                    "alpha-not-gap": (lambda t: _margin_after(_schedule_time(), beta=0.0),
+                                      "the force is alpha - beta, not alpha")},
           hint="insert the model time into the margin law e^s + (K - 1) s = 1 + (alpha - beta) t")
 def _sched_margin():
     return _margin_after(_schedule_time())
 
 
-def _margin_after(t: float) -> float:
+def _margin_after(t: float, beta: float | None = None) -> float:
     from ..exact import ce_symmetric_margin
 
-    return float(ce_symmetric_margin(np.array([t]), alpha=SCHEDULE["alpha"], beta=SCHEDULE["beta"],
+    beta = SCHEDULE["beta"] if beta is None else beta
+    return float(ce_symmetric_margin(np.array([t]), alpha=SCHEDULE["alpha"], beta=beta,
                                      n_classes=SCHEDULE["K"])[0])

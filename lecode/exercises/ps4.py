@@ -39,8 +39,8 @@ def _em_variance(dt, theta, q, steps=100000):
 @register("ps4-em-variance-ratio", exercise="ps4-ex-em", precision=sig(3),
           mistakes={"inverse": (lambda r: 1 / r, "that is exact over Euler–Maruyama; the problem asks EM over exact"),
                     "first-order": (lambda r: 1 + (EM["beta"] - EM["alpha"]) / EM["K"] * EM["dt"] / 2,
-                                    "that is only the first-order term; the ratio is exact: 2 / (2 - theta dt)")},
-          hint="iterate Var_{m+1} = (1 - theta dt)^2 Var_m + q dt to its fixed point")
+                                    "that is only the first-order term; the ratio is exact: 2 / (2 - |lambda| dt)")},
+          hint="iterate Var_(j+1) = (1 + lambda dt)^2 Var_j + q dt to its fixed point, lambda = (alpha - beta)/K")
 def _ratio():
     theta = (EM["beta"] - EM["alpha"]) / EM["K"]
     q = 1.0
@@ -48,9 +48,9 @@ def _ratio():
 
 
 @register("ps4-em-critical-dt", exercise="ps4-ex-em", precision=sig(3),
-          mistakes={"no-K": (lambda d: d / EM["K"], "the offset mode decays at rate (beta - alpha)/K"),
-                    "half": (lambda d: d / 2, "|1 - theta dt| < 1 allows theta dt up to 2, not 1")},
-          hint="the scheme multiplies the offset by 1 - theta dt at each step")
+          mistakes={"no-K": (lambda d: d / EM["K"], "the offset mode decays at rate |lambda| = (beta - alpha)/K"),
+                    "half": (lambda d: d / 2, "|1 + lambda dt| < 1 allows |lambda| dt up to 2, not 1")},
+          hint="the scheme multiplies the offset by 1 + lambda dt at each step")
 def _critical():
     from scipy.optimize import brentq
 
@@ -113,7 +113,10 @@ def _ntk_limit():
           mistakes={"no-gates": (lambda v: v - (np.pi - NTK["angle"]) / (2 * np.pi) * np.cos(NTK["angle"]),
                                  "that is the second layer's part only; the first layer's weights move f too"),
                     "no-relu-part": (lambda v: (np.pi - NTK["angle"]) / (2 * np.pi) * np.cos(NTK["angle"]),
-                                     "that is the first layer's part only (the gates); add E[relu relu]")},
+                                     "that is the first layer's part only (the gates); add E[relu relu]"),
+                    "no-radius": (lambda v: v - 0.5 * (np.sin(NTK["angle"]) + (np.pi - NTK["angle"])
+                                                       * np.cos(NTK["angle"])) / (2 * np.pi),
+                                  "E[relu(w.x) relu(w.x')] carries E|w|^2 = 2 for w ~ N(0, I_2)")},
           hint="E[relu(w.x) relu(w.x')] and P(w.x > 0, w.x' > 0) for Gaussian w depend only on the angle")
 def _ntk():
     return _ntk_limit()
