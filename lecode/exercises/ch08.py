@@ -54,7 +54,7 @@ def _ntk_parts():
 
 @register("ch08-ntk", exercise="ch08-ex-ntk", precision=sig(3),
           hint="sum over the two hidden units nu of relu(w_nu.x) relu(w_nu.x') "
-               "+ v_nu^2 1[w_nu.x>0] 1[w_nu.x'>0] x.x', "
+               "+ (W_2)_{1nu}^2 1[w_nu.x>0] 1[w_nu.x'>0] x.x', "
                "divided by m = 2",
           mistakes={
               "missing-1/m": (lambda t: 2 * t, "f carries 1/√m, so Θ carries 1/m = 1/2."),
@@ -63,19 +63,19 @@ def _ntk_parts():
                                    "contribute relu(w_ν·x) relu(w_ν·x') too."),
               "second-layer-only": (lambda t: _ntk_parts()[0] / 2,
                                     "that is only the gradient with respect to W_2; the first-layer weights W_1 "
-                                    "contribute v_ν² 1[w_ν·x > 0] 1[w_ν·x' > 0] x·x' too."),
+                                    "contribute (W_2)_{1ν}² 1[w_ν·x > 0] 1[w_ν·x' > 0] x·x' too."),
           })
 def ntk_value():
     return _ntk_by_finite_differences()
 
 
-def td_growth_rate(gamma: float, c: float) -> float:
+def td_growth_rate(gamma: float, phi_2: float) -> float:
     """Real part of the non-zero eigenvalue of K D (gamma P - I) in the two-state example.
 
-    States z1 (feature 1) and z2 (feature c), transition z1 -> z2 with reward 0,
+    States z1 (feature 1) and z2 (feature phi_2), transition z1 -> z2 with reward 0,
     updates only at z1 (D = diag(1, 0)), kernel K = phi phi^T.
     """
-    phi = np.array([1.0, c])
+    phi = np.array([1.0, phi_2])
     K = np.outer(phi, phi)
     D = np.diag([1.0, 0.0])
     P = np.array([[0.0, 1.0], [0.0, 1.0]])
@@ -84,7 +84,7 @@ def td_growth_rate(gamma: float, c: float) -> float:
 
 
 @register("ch08-td-gamma", exercise="ch08-ex-td-gamma", precision=sig(3),
-          hint="one update at z1 changes the value at z1 by eta*delta and at z2 by c*eta*delta; when does "
+          hint="one update at z1 changes the value at z1 by eta*delta and at z2 by 3*eta*delta; when does "
                "the TD error at z1 grow?",
           mistakes={
               "feature-2": (lambda t: 1.0 / 2.0, "1/2 is the threshold of the text's example (feature 2); "
@@ -101,8 +101,8 @@ def td_critical_gamma():
 
 
 def _em_second_moment(*, drop_h2: bool = False) -> float:
-    lam, mu, T, h = 1.0, 0.5, 1.0, 0.1
-    factor = 1.0 + (2 * lam + mu ** 2) * h + (0.0 if drop_h2 else lam ** 2 * h ** 2)
+    lam, kappa, T, h = 1.0, 0.5, 1.0, 0.1
+    factor = 1.0 + (2 * lam + kappa ** 2) * h + (0.0 if drop_h2 else lam ** 2 * h ** 2)
     return factor ** int(round(T / h))
 
 
@@ -117,25 +117,25 @@ def _em_second_moment(*, drop_h2: bool = False) -> float:
                              "(1 + λh)² = 1 + 2λh + λ²h²: keep the λ²h² term."),
           })
 def weak_error_second_moment():
-    lam, mu, T, h = 1.0, 0.5, 1.0, 0.1
+    lam, kappa, T, h = 1.0, 0.5, 1.0, 0.1
     steps = int(round(T / h))
     m2 = 1.0
     for _ in range(steps):
-        m2 *= (1.0 + lam * h) ** 2 + mu ** 2 * h
-    return float(np.exp((2 * lam + mu ** 2) * T) - m2)
+        m2 *= (1.0 + lam * h) ** 2 + kappa ** 2 * h
+    return float(np.exp((2 * lam + kappa ** 2) * T) - m2)
 
 
 def milstein_strong_order(seed=0, n_paths=4000) -> float:
-    """Fitted strong order of the Milstein scheme on GBM (lam = 1, kappa = mu = 1, X0 = 1, T = 1).
+    """Fitted strong order of the Milstein scheme on GBM (lam = 1, kappa = 1, X0 = 1, T = 1).
 
     Steps h = 2**-4, ..., 2**-8; errors against the exact solution
-    X0 exp((lam - kappa^2/2) T + kappa W_T) on the same Brownian paths (``mu`` holds kappa).
+    X0 exp((lam - kappa^2/2) T + kappa W_T) on the same Brownian paths.
     """
-    lam, mu, T = 1.0, 1.0, 1.0
+    lam, kappa, T = 1.0, 1.0, 1.0
     rng = np.random.default_rng(seed)
     n_fine = 2 ** 8
     dW = rng.standard_normal((n_fine, n_paths)) * np.sqrt(T / n_fine)
-    exact = np.exp((lam - mu ** 2 / 2) * T + mu * dW.sum(axis=0))
+    exact = np.exp((lam - kappa ** 2 / 2) * T + kappa * dW.sum(axis=0))
     dts, errs = [], []
     for level in range(4, 9):
         steps = 2 ** level
@@ -143,13 +143,13 @@ def milstein_strong_order(seed=0, n_paths=4000) -> float:
         inc = dW.reshape(steps, -1, n_paths).sum(axis=1)
         X = np.ones(n_paths)
         for m in range(steps):
-            X = X + lam * X * h + mu * X * inc[m] + 0.5 * mu ** 2 * X * (inc[m] ** 2 - h)
+            X = X + lam * X * h + kappa * X * inc[m] + 0.5 * kappa ** 2 * X * (inc[m] ** 2 - h)
         dts.append(h)
         errs.append(np.mean(np.abs(X - exact)))
     return float(np.polyfit(np.log(dts), np.log(errs), 1)[0])
 
 
-@register("ch08-milstein-order", exercise="ch08-ex-milstein", precision=within(0.15),
+@register("ch08-milstein-order", exercise="ch08-ex-milstein", precision=within(0.1),
           hint="add 0.5 kappa^2 X (dW^2 - h) to the Euler–Maruyama step and fit log error against log h",
           mistakes={
               "euler-maruyama": (lambda t: t / 2, "1/2 is the strong order of Euler–Maruyama on GBM: the "
@@ -161,6 +161,8 @@ def milstein_order():
     """The strong order of the Milstein scheme (theory: 1), which the fitted slope estimates.
 
     :func:`milstein_strong_order` is that measurement on the exercise's paths
-    (about 0.98); the tests check that the stated tolerance covers it.
+    (0.97 with seed 0, 0.98 in the book's run with seed 11): over seeds the slope scatters by about 0.005
+    and sits about 0.02 below 1, so ±0.1 covers honest runs with far fewer paths and rejects
+    Euler–Maruyama's 1/2; the tests check that the stated tolerance covers it.
     """
     return 1.0
