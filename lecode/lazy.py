@@ -11,7 +11,7 @@ Introduced in chapter 8 (*Connections*, section 8.1). The network is
     \end{aligned}
 
 with first-layer weights :math:`W_1` (rows :math:`w_\nu`) and second-layer
-weights :math:`W_2` (columns :math:`v_\nu`), hidden units
+weights :math:`W_2` (columns :math:`(W_2)_{:\nu}`), hidden units
 :math:`\nu = 1, \dots, m`, trained by full-batch gradient descent on the mean
 cross-entropy. A network is the dict ``{"W": W_1, "A": W_2}`` (the keys name
 the arrays in code only). Its
@@ -195,13 +195,13 @@ def two_layer_impacts(net: dict, X) -> np.ndarray:
     r"""Scalar impacts :math:`E_{ij} = \operatorname{tr}\Theta(x_i, x_j)/K` of the network (chapter 8).
 
     From the closed-form NTK (eq. ch08-eq-ntk), with :math:`w_\nu` the rows of
-    :math:`W_1` (``net["W"]``) and :math:`v_\nu` the columns of :math:`W_2` (``net["A"]``):
+    :math:`W_1` (``net["W"]``) and :math:`(W_2)_{:\nu}` the columns of :math:`W_2` (``net["A"]``):
 
     .. math::
 
         \begin{aligned}
         E(x, x') = \frac1m\sum_{\nu=1}^m\Big[&\mathrm{relu}(w_\nu\cdot x)\,\mathrm{relu}(w_\nu\cdot x')\\
-        &+ \frac{|v_\nu|^2}{K}\,\mathbf 1[w_\nu\cdot x>0]\,\mathbf 1[w_\nu\cdot x'>0]\; x\cdot x'\Big].
+        &+ \frac{|(W_2)_{:\nu}|^2}{K}\,\mathbf 1[w_\nu\cdot x>0]\,\mathbf 1[w_\nu\cdot x'>0]\; x\cdot x'\Big].
         \end{aligned}
 
     Parameters
@@ -240,7 +240,7 @@ def train_two_layer(X, y, *, width: int, eta: float = 1.0, steps: int = 200, see
     :math:`j = 0, \dots, j_{\max}-1` (``j_max = steps``), of
     :math:`\theta = (W_1, W_2)` on the mean cross-entropy. Proposition
     ``ch08-prop-lazy`` bounds the relative change of every hidden unit
-    :math:`\theta_\nu = (w_\nu, v_\nu)` and of :math:`\theta` by
+    :math:`\theta_\nu = (w_\nu, (W_2)_{:\nu})` and of :math:`\theta` by
 
     .. math::
 
