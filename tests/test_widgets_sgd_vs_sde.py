@@ -155,3 +155,25 @@ def test_the_ode_path_is_what_an_euler_le_ode_run_converges_to():
         errors.append(np.abs(y - r["ode_y0"][:, None]).max())
     assert errors[1] < 1e-3
     assert 3.5 < errors[0] / errors[1] < 4.5        # a 4x smaller step, a 4x smaller error: order 1
+
+
+def test_histogram_ticks_stay_inside_their_panel():
+    ax = matplotlib.figure.Figure().add_subplot()
+    sgd_vs_sde.style(ax, 1)
+    locator = ax.xaxis.get_major_locator()
+    for low, high in [(0.5, 1.2), (0.59, 1.21), (-0.01, 0.3), (2.0, 2.0001)]:
+        ticks = locator.tick_values(low, high)
+        pad = 0.06 * (high - low)
+        assert len(ticks) >= 1 and np.all((ticks >= low + pad) & (ticks <= high - pad)), (low, high, ticks)
+
+
+def test_moving_the_learning_rate_keeps_the_layout():
+    """A swing of the learning rate from the default down five slider steps (as the front-end
+    benchmark presses) needs no second layout; with ticks on the histograms' edges it needed three."""
+    from lecode.widgets import LiveFigure
+
+    live = LiveFigure(sgd_vs_sde.make_explorer())
+    live.update()
+    for offset in range(1, 6):
+        live.update(lr=float(10 ** (np.log10(0.02) - 0.1 * offset)))
+    assert live.relayouts == 0 and live.fits()

@@ -255,18 +255,35 @@ def draw(result: dict, axes, params: dict) -> None:
                       fontsize=8)
 
 
+def _inner_ticks():
+    """Tick locator for the histograms' x axes: steps of 1, 2 or 5 times a power of ten, keeping
+    only ticks at least 6 % of the view inside either edge. A label centred on such a tick stays
+    within its panel (a label is about 4 % of a panel wide), wherever the data put the view's
+    edges; pruning the outermost located ticks, as before, still let a tick sit on the edge."""
+    from matplotlib.ticker import MaxNLocator
+
+    class InnerTicks(MaxNLocator):
+        def tick_values(self, vmin, vmax):
+            ticks = super().tick_values(vmin, vmax)
+            low, high = min(vmin, vmax), max(vmin, vmax)
+            pad = 0.06 * (high - low)
+            return ticks[(ticks >= low + pad) & (ticks <= high - pad)]
+
+    return InnerTicks(nbins=5, steps=[1, 2, 5, 10])
+
+
 def style(ax, j: int) -> None:
     """Fixed styling. Panel 0's y ticks step by 1, 2 or 5 times a power of ten, never 2.5:
     moving the learning rate then keeps one decimal on its tick labels ("0.2", not "0.25"),
     so their width, and the layout, stay as they are (a wider label forces a relayout,
-    which costs a second render). The histograms drop their outermost x ticks, whose
-    labels would otherwise reach past the panel into the next one."""
+    which costs a second render). The histograms keep their x ticks away from the panel's
+    edges (:func:`_inner_ticks`), where a label would reach into the next panel."""
     from matplotlib.ticker import MaxNLocator
 
     if j == 0:
         ax.yaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10]))
     else:
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10], prune="both"))
+        ax.xaxis.set_major_locator(_inner_ticks())
 
 
 @site_grid(lr=(0.004, 0.007, 0.01, 0.02, 0.04, 0.07, 0.1))
