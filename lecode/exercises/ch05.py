@@ -15,16 +15,16 @@ _NC1 = dict(K=3, s=4.0, v=0.5)
 
 
 @register("ch05-nc1-value", exercise="ch05-ex-nc1-value", precision=sig(3),
-          hint="NC1 = Tr(Sigma_W Sigma_B^+)/K with Sigma_B = (s^2/K) P; do not forget the 1/K.",
+          hint="NC1 = Tr(Sigma_W Sigma_B^+)/K with Sigma_B = (s^2/K)(I - Pi), Pi = 11^T/K; do not forget the 1/K.",
           mistakes={
               "missing-1/K": (lambda t: _NC1["K"] * t, "NC1 has a 1/K in front of the trace: Tr(Σ_W Σ_B⁺)/K."),
               "sigma-B-without-1/K": (lambda t: t / _NC1["K"],
-                                      "Σ_B averages over the K classes: Σ_B = (s²/K) P, not s² P."),
+                                      "Σ_B averages over the K classes: Σ_B = (s²/K)(I − Π), not s²(I − Π)."),
               "trace-K": (lambda t: _NC1["v"] * _NC1["K"] / _NC1["s"] ** 2,
-                          "Tr P = K − 1 = 2 (P projects on the sum-zero plane), not K."),
+                          "Tr(I − Π) = K − 1 = 2 (I − Π projects on the sum-zero plane), not K."),
           })
 def _nc1_value():
-    """NC1 of means 4 u_k with within-class covariance 0.5 P (K = 3), measured by lecode.metrics."""
+    """NC1 of means 4 u_k with within-class covariance 0.5 (I - Pi) (K = 3), measured by lecode.metrics."""
     from ..metrics import neural_collapse
     from ..widgets.collapse import PLANE_BASIS
 
