@@ -605,6 +605,67 @@ def test_no_text_is_clipped_at_extreme_control_values(factory):
         assert not bad, f"{changes or 'defaults'}: " + "; ".join(bad)
 
 
+@pytest.mark.parametrize("factory", _every_explorer())
+def test_layout_boxes_read_from_the_render_equal_matplotlibs_tight_boxes(factory):
+    """``LiveFigure.layout_boxes`` (texts recorded while drawing) equals ``Axes.get_tightbbox(for_layout_only=True)``.
+
+    The fast boxes are what :meth:`LiveFigure.fits` judges every update by;
+    matplotlib's own (which locates and formats every tick again) is the
+    reference. Compared at the defaults and at the ends of every control,
+    to a hundredth of a pixel (both read the same cached text layouts, so
+    they agree exactly unless a part is missed or added).
+    """
+    explorer = factory()
+    live = explorer.live()
+    for changes in _extreme_settings(explorer):
+        try:
+            live.update(**changes)
+        except ValueError:
+            continue
+        fast = live.layout_boxes()
+        renderer = live.canvas.get_renderer()
+        slow = [ax.get_tightbbox(renderer, for_layout_only=True) for ax in live.axes]
+        if live.figure._suptitle is not None and live.figure._suptitle.get_text():
+            slow.append(live.figure._suptitle.get_window_extent(renderer))
+        assert len(fast) == len(slow)
+        for a, b in zip(fast, slow):
+            np.testing.assert_allclose(a.extents, b.extents, atol=0.01, err_msg=f"{changes or 'defaults'}")
+
+
+def test_layout_boxes_see_a_legend_title_and_tick_labels_that_grow():
+    """The fast boxes follow what was drawn: a wider tick label, a legend moved outside, a new title."""
+    def draw(result, axes, params):
+        axes[0].plot([0, 1], [0, result], label="line")
+        axes[0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0) if result > 10 else None)
+        axes[0].set_title("title" if result > 100 else "")
+
+    live = Explorer("grow", [Control("s", "scale", 1.0, 1.0, 1e6, 1.0, kind="log")],
+                    lambda s: s, draw, panels=[{}, {}]).live(image_format="png")
+    live.update(s=1.0)
+    first = live.layout_boxes()[0]
+    live.update(s=1e6)                      # wider y tick labels, legend outside on the right, a title
+    renderer = live.canvas.get_renderer()
+    grown = live.layout_boxes()[0]
+    assert grown.x1 > first.x1 and grown.y1 > first.y1
+    np.testing.assert_allclose(grown.extents,
+                               live.axes[0].get_tightbbox(renderer, for_layout_only=True).extents, atol=0.01)
+    assert "draw_text" not in vars(renderer)          # the recording hook is removed after each render
+
+
+def test_a_render_that_fails_removes_its_recording_hook():
+    def draw(result, axes, params):
+        axes[0].plot([0, 1], [0, 1])
+        if result > 1:
+            axes[0].text(0.5, 0.5, r"$\frac{1$")          # bad mathtext: fails only when drawn
+
+    live = Explorer("fail", [Control("s", "s", 1.0, 0.0, 2.0, 0.1)], lambda s: s, draw).live()
+    live.update(s=1.0)
+    with pytest.raises(ValueError):
+        live.update(s=2.0)
+    assert "draw_text" not in vars(live.canvas.get_renderer())
+    assert live.update(s=1.0)                          # and the figure renders again
+
+
 # -- the display output of the live widget ----------------------------------------
 
 def test_widget_output_says_how_to_start_it():

@@ -352,6 +352,7 @@ class LiveFigure:
         self._frozen = False
         self.relayouts = 0
         self.timings: deque = deque(maxlen=1000)
+        self._drawn_texts: set = set()
 
     @property
     def css_size(self) -> tuple[int, int]:
@@ -384,14 +385,14 @@ class LiveFigure:
         drawn = time.perf_counter()
         # The first draw lays the figure out (constrained layout) and the layout is then
         # frozen; a later draw that no longer fits it is laid out and drawn once more.
-        self.canvas.draw()
+        self._render()
         relayout = False
         if not self._frozen:
             self.figure.set_layout_engine("none")
             self._frozen = True
         elif not self.fits():
             self._layout()
-            self.canvas.draw()
+            self._render()
             self.relayouts += 1
             relayout = True
         rendered = time.perf_counter()
@@ -409,24 +410,51 @@ class LiveFigure:
         labels, titles, legend, texts; titles and x labels by their height, as
         constrained layout counts them) and of the figure title lie inside the
         figure and do not overlap each other. Needs a render (``update``).
+        The extents are those of :meth:`layout_boxes`.
+        """
+        return _boxes_fit(self.layout_boxes(), self.figure.bbox.width, self.figure.bbox.height)
+
+    def layout_boxes(self) -> list:
+        """Window extents (pixels) of each panel with its decorations, then of the figure title, as last rendered.
+
+        Each panel's box is what ``Axes.get_tightbbox(for_layout_only=True)``
+        returns (what constrained layout lays out), but taken from the last
+        render instead of recomputed: the texts the render drew (tick labels,
+        axis labels, offset texts, titles) are recorded while it draws
+        (:meth:`_render`), and their extents are read from their cached
+        layout; matplotlib's own ``get_tightbbox`` would first locate and
+        format every axis's ticks again, which costs about a third of a
+        render. 3-D panels, whose axes matplotlib places at draw time, use
+        ``get_tightbbox`` itself. ``tests/test_widgets.py`` checks that both
+        give the same boxes for every explorer of the book.
         """
         renderer = self.canvas.get_renderer()
-        boxes = [ax.get_tightbbox(renderer, for_layout_only=True) for ax in self.axes]
+        boxes = [_panel_box(ax, renderer, self._drawn_texts) for ax in self.axes]
         boxes = [b for b in boxes if b is not None]
         suptitle = self.figure._suptitle
         if suptitle is not None and suptitle.get_text():
             boxes.append(suptitle.get_window_extent(renderer))
-        width, height = self.figure.bbox.width, self.figure.bbox.height
-        tol = 0.5                                            # pixels of rounding
-        for b in boxes:
-            if b.x0 < -tol or b.y0 < -tol or b.x1 > width + tol or b.y1 > height + tol:
-                return False
-        for i, a in enumerate(boxes):
-            for b in boxes[i + 1:]:
-                if (min(a.x1, b.x1) - max(a.x0, b.x0) > tol
-                        and min(a.y1, b.y1) - max(a.y0, b.y0) > tol):
-                    return False
-        return True
+        return boxes
+
+    def _render(self) -> None:
+        """Draw the figure on the Agg canvas, recording which texts were drawn (for :meth:`layout_boxes`)."""
+        renderer = self.canvas.get_renderer()
+        drawn: set = set()
+        draw_text = renderer.draw_text
+
+        def recording_draw_text(gc, x, y, s, prop, angle, ismath=False, mtext=None):
+            if mtext is not None:
+                drawn.add(id(mtext))
+            return draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+
+        renderer.draw_text = recording_draw_text
+        try:
+            self.canvas.draw()
+        finally:
+            del renderer.draw_text                # back to the class's method
+        if self.canvas.get_renderer() is not renderer:   # the canvas made a new renderer (new size)
+            raise RuntimeError("the figure's renderer changed during a render")
+        self._drawn_texts = drawn
 
     def _layout(self) -> None:
         """Lay the panels out again for what they hold now (constrained layout, once)."""
@@ -452,6 +480,84 @@ class LiveFigure:
         """Apply the explorer's fixed styling to panel ``j`` and take its state as the pristine one."""
         self.explorer._style(self.axes[j], j)
         self._pristine[j] = _Pristine(self.axes[j])
+
+
+def _boxes_fit(boxes, width: float, height: float, tol: float = 0.5) -> bool:
+    """Whether every box lies inside a ``width`` x ``height`` figure (within ``tol`` pixels of rounding) and no two overlap."""
+    for b in boxes:
+        if b.x0 < -tol or b.y0 < -tol or b.x1 > width + tol or b.y1 > height + tol:
+            return False
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            if (min(a.x1, b.x1) - max(a.x0, b.x0) > tol
+                    and min(a.y1, b.y1) - max(a.y0, b.y0) > tol):
+                return False
+    return True
+
+
+def _collapsed(bbox, direction: str):
+    """``bbox`` with its width (``"x"``) or height (``"y"``) collapsed to one pixel about its centre, as
+    ``get_tightbbox(for_layout_only=True)`` counts titles, x labels (width) and y labels (height)."""
+    from matplotlib.transforms import Bbox
+
+    x0, y0, x1, y1 = bbox.x0, bbox.y0, bbox.x1, bbox.y1
+    if direction == "x" and bbox.width > 0:
+        x0 = (x0 + x1) / 2 - 0.5
+        x1 = x0 + 1.0
+    if direction == "y" and bbox.height > 0:
+        y0 = (y0 + y1) / 2 - 0.5
+        y1 = y0 + 1.0
+    return Bbox([[x0, y0], [x1, y1]])
+
+
+def _panel_box(ax, renderer, drawn_texts: set):
+    """The extent of panel ``ax`` and its decorations as last rendered (see :meth:`LiveFigure.layout_boxes`).
+
+    The same parts as ``Axes.get_tightbbox(renderer, for_layout_only=True)``
+    (matplotlib 3.10): the panel itself; for each visible axis, its drawn
+    tick labels, its offset text and its label (collapsed across); the
+    titles (collapsed to their height); the other children that are not
+    clipped to the panel (legends by their frame as drawn, anything else by
+    its own ``get_tightbbox``).
+    """
+    from matplotlib.legend import Legend
+    from matplotlib.transforms import Bbox
+
+    if not ax.get_visible():
+        return None
+    if ax.name != "rectilinear":
+        return ax.get_tightbbox(renderer, for_layout_only=True)
+    parts = []
+
+    def usable(b):
+        return b is not None and 0 < b.width < np.inf and 0 < b.height < np.inf
+
+    if ax.axison:
+        for axis in (ax.xaxis, ax.yaxis):
+            if not (axis.get_visible() and axis.get_in_layout()):
+                continue
+            texts = [axis.offsetText] if axis.offsetText.get_visible() else []
+            texts += [label for tick in (*axis.majorTicks, *axis.minorTicks)
+                      for label in (tick.label1, tick.label2) if id(label) in drawn_texts]
+            boxes = [t.get_window_extent(renderer) for t in texts]
+            if axis.label.get_visible():
+                boxes.append(_collapsed(axis.label.get_window_extent(renderer), axis.axis_name))
+            boxes = [b for b in boxes if usable(b)]
+            if boxes:
+                parts.append(Bbox.union(boxes))
+    parts.append(ax.get_window_extent(renderer))
+    for title in (ax.title, ax._left_title, ax._right_title):
+        if title.get_visible():
+            parts.append(_collapsed(title.get_window_extent(renderer), "x"))
+    for artist in ax.get_default_bbox_extra_artists():
+        if isinstance(artist, Legend):
+            patch = artist.legendPatch              # its bounds are set to the legend's box at each draw
+            box = Bbox.from_bounds(patch.get_x(), patch.get_y(), patch.get_width(), patch.get_height())
+        else:                                       # texts read their cached layout
+            box = artist.get_tightbbox(renderer)
+        if usable(box):
+            parts.append(box)
+    return Bbox.union([b for b in parts if b.width != 0 or b.height != 0])   # an empty title is a point
 
 
 def _encode_canvas(canvas, image_format: str) -> bytes:
