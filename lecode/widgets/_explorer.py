@@ -420,8 +420,8 @@ class LiveFigure:
         Each panel's box is what ``Axes.get_tightbbox(for_layout_only=True)``
         returns (what constrained layout lays out), but taken from the last
         render instead of recomputed: the texts the render drew (tick labels,
-        axis labels, offset texts, titles) are recorded while it draws
-        (:meth:`_render`), and their extents are read from their cached
+        axis labels, offset texts, titles) are recorded while it draws,
+        and their extents are read from their cached
         layout; matplotlib's own ``get_tightbbox`` would first locate and
         format every axis's ticks again, which costs about a third of a
         render. 3-D panels, whose axes matplotlib places at draw time, use
