@@ -71,7 +71,7 @@ def _ntk_parts():
 
 @register("ch01-ntk-trace", exercise="ch01-ex-ntk-trace", precision=sig(3),
           hint="E = tr Θ / K with Θ = (a·a' + 1) I_K + (x·x' + 1) W₂ D D' W₂ᵀ; "
-               "tr(W₂ D D' W₂ᵀ) = Σ_j 1[h_j > 0] 1[h'_j > 0] |W₂[:, j]|².",
+               "tr(W₂ D D' W₂ᵀ) = Σ_ν 1[h_ν > 0] 1[h'_ν > 0] |W₂[:, ν]|².",
           mistakes={
               "trace-not-divided": (lambda t: 3 * t, "that is the trace tr Θ; the scalar impact divides it by K = 3."),
               "identity-trace": (lambda t: (lambda a, s, e, xx, *_: ((a + 1) + (xx + 1) * s) / 3)(*_ntk_parts()),
@@ -79,7 +79,7 @@ def _ntk_parts():
               "no-biases": (lambda t: (lambda a, s, e, xx, *_: (3 * a + xx * s) / 3)(*_ntk_parts()),
                             "the biases b₁, b₂ add the two '+ 1' terms: (a·a' + 1) and (x·x' + 1)."),
               "no-relu-mask": (lambda t: (lambda a, s, e, xx, *_: (3 * (a + 1) + (xx + 1) * e) / 3)(*_ntk_parts()),
-                               "only hidden units active at both inputs contribute: keep 1[h_j > 0] 1[h'_j > 0]."),
+                               "only hidden units active at both inputs contribute: keep 1[h_ν > 0] 1[h'_ν > 0]."),
           })
 def _ntk_trace():
     """The scalar impact E(x', x) = tr Θ / 3 of the untrained ReLU MLP, from lecode.nets."""
