@@ -632,6 +632,47 @@ def test_layout_boxes_read_from_the_render_equal_matplotlibs_tight_boxes(factory
             np.testing.assert_allclose(a.extents, b.extents, atol=0.01, err_msg=f"{changes or 'defaults'}")
 
 
+@pytest.mark.parametrize("factory", _every_explorer())
+def test_titles_placed_once_render_the_same_pixels_as_automatic_placement(factory):
+    """Skipping matplotlib's automatic title placement where it is a no-op changes no pixel.
+
+    Two live figures of the same explorer walk the defaults and the ends of
+    every control, one with the shortcut and one without; every render must
+    be byte-identical (lossless PNG).
+    """
+    explorer = factory()
+    fast, slow = explorer.live(image_format="png"), explorer.live(image_format="png")
+    slow._place_titles_once = False
+    for changes in _extreme_settings(explorer):
+        try:
+            a = fast.update(**changes)
+        except ValueError:
+            continue
+        assert a == slow.update(**changes), f"{changes or 'defaults'}"
+
+
+def test_titles_placed_once_apply_to_plain_panels_and_fall_back_when_a_title_must_move():
+    from lecode.widgets._explorer import _titles_stay_put
+
+    def draw(result, axes, params):
+        axes[0].plot([0, 1], [0, result])
+        axes[0].set_title("a title")
+        axes[1].plot([0, 1], [0, 1])
+
+    explorer = Explorer("titles", [Control("s", "scale", 1.0, 1.0, 1e9, 1.0, kind="log")],
+                        lambda s: s, draw, panels=[{}, {}])
+    live, reference = explorer.live(image_format="png"), explorer.live(image_format="png")
+    reference._place_titles_once = False
+    assert live.update(s=1.0) == reference.update(s=1.0)
+    assert all(_titles_stay_put(ax) for ax in live.axes)           # the shortcut is used here
+    # 1e9 on a linear axis: matplotlib writes an offset text ("1e9") above the y axis, where
+    # the title may have to move; the shortcut must notice and give the same pixels
+    assert live.update(s=1e9) == reference.update(s=1e9)
+    assert live.axes[0].yaxis.offsetText.get_text()
+    assert not _titles_stay_put(live.axes[0])
+    assert live.update(s=1.0) == reference.update(s=1.0)             # and back
+
+
 def test_layout_boxes_see_a_legend_title_and_tick_labels_that_grow():
     """The fast boxes follow what was drawn: a wider tick label, a legend moved outside, a new title."""
     def draw(result, axes, params):

@@ -353,6 +353,9 @@ class LiveFigure:
         self.relayouts = 0
         self.timings: deque = deque(maxlen=1000)
         self._drawn_texts: set = set()
+        self._drawn_ticks: dict = {}
+        # skip matplotlib's automatic title placement where it is a no-op (see _render)
+        self._place_titles_once = True
 
     @property
     def css_size(self) -> tuple[int, int]:
@@ -429,7 +432,7 @@ class LiveFigure:
         give the same boxes for every explorer of the book.
         """
         renderer = self.canvas.get_renderer()
-        boxes = [_panel_box(ax, renderer, self._drawn_texts) for ax in self.axes]
+        boxes = [_panel_box(ax, renderer, self._drawn_texts, self._drawn_ticks) for ax in self.axes]
         boxes = [b for b in boxes if b is not None]
         suptitle = self.figure._suptitle
         if suptitle is not None and suptitle.get_text():
@@ -437,7 +440,33 @@ class LiveFigure:
         return boxes
 
     def _render(self) -> None:
-        """Draw the figure on the Agg canvas, recording which texts were drawn (for :meth:`layout_boxes`)."""
+        """Draw the figure on the Agg canvas, recording which texts were drawn (for :meth:`layout_boxes`).
+
+        Once the layout is frozen, panels whose titles matplotlib would leave
+        at their default height anyway (:func:`_titles_stay_put`) are drawn
+        with automatic title placement switched off: that placement locates
+        and formats the panel's y ticks once more at every render, for
+        nothing. If the render shows that a title should have moved (a y
+        offset text appeared, or a title dips into the panel), the figure is
+        drawn again with automatic placement. ``tests/test_widgets.py``
+        checks that every explorer renders the same pixels either way.
+        """
+        fixed = ([ax for ax in self.axes if _titles_stay_put(ax)]
+                 if self._frozen and self._place_titles_once else [])
+        for ax in fixed:
+            for title in (ax.title, ax._left_title, ax._right_title):
+                title.set_y(1.0)
+            ax._autotitlepos = False
+        try:
+            self._draw_recording_texts()
+        finally:
+            for ax in fixed:
+                ax._autotitlepos = True
+        renderer = self.canvas.get_renderer()
+        if not all(_titles_stayed_put(ax, renderer) for ax in fixed):
+            self._draw_recording_texts()
+
+    def _draw_recording_texts(self) -> None:
         renderer = self.canvas.get_renderer()
         drawn: set = set()
         draw_text = renderer.draw_text
@@ -447,14 +476,26 @@ class LiveFigure:
                 drawn.add(id(mtext))
             return draw_text(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
 
+        # and which ticks each axis drew (what Axis._update_ticks returns; the spines' extents need them)
+        drawn_ticks: dict = {}
+        axes = [axis for ax in self.axes if ax.name == "rectilinear" for axis in (ax.xaxis, ax.yaxis)]
+        for axis in axes:
+            def recording_update_ticks(update=axis._update_ticks, key=id(axis)):
+                drawn_ticks[key] = update()
+                return drawn_ticks[key]
+            axis._update_ticks = recording_update_ticks
+
         renderer.draw_text = recording_draw_text
         try:
             self.canvas.draw()
         finally:
             del renderer.draw_text                # back to the class's method
+            for axis in axes:
+                del axis._update_ticks
         if self.canvas.get_renderer() is not renderer:   # the canvas made a new renderer (new size)
             raise RuntimeError("the figure's renderer changed during a render")
         self._drawn_texts = drawn
+        self._drawn_ticks = drawn_ticks
 
     def _layout(self) -> None:
         """Lay the panels out again for what they hold now (constrained layout, once)."""
@@ -480,6 +521,35 @@ class LiveFigure:
         """Apply the explorer's fixed styling to panel ``j`` and take its state as the pristine one."""
         self.explorer._style(self.axes[j], j)
         self._pristine[j] = _Pristine(self.axes[j])
+
+
+def _titles_stay_put(ax) -> bool:
+    """Whether matplotlib's automatic title placement (``Axes._update_title_position``, 3.10) would
+    leave the titles of ``ax`` at their default height, judging by the panel's last render.
+
+    It moves titles only above top ticks or a top x label, above a y offset
+    text (such as "1e6") that they overlap, to line up with twinned,
+    child or aligned panels, or when a title would dip into the panel.
+    The last two are checked after the render (:func:`_titles_stayed_put`).
+    """
+    if ax.name != "rectilinear" or ax._autotitlepos is not True or ax.child_axes:
+        return False
+    if len(ax._twinned_axes.get_siblings(ax)) > 1:
+        return False
+    if len(ax.get_figure(root=False)._align_label_groups["title"].get_siblings(ax)) > 1:
+        return False
+    if ax.xaxis.get_ticks_position() in ("top", "unknown") or ax.xaxis.get_label_position() == "top":
+        return False
+    return not ax.yaxis.offsetText.get_text()
+
+
+def _titles_stayed_put(ax, renderer) -> bool:
+    """After a render with fixed titles: no y offset text appeared and no title dips into the panel."""
+    if ax.yaxis.offsetText.get_text():
+        return False
+    top = ax.get_window_extent(renderer).ymax
+    return all(t.get_window_extent(renderer).ymin >= top
+               for t in (ax.title, ax._left_title, ax._right_title) if t.get_text())
 
 
 def _boxes_fit(boxes, width: float, height: float, tol: float = 0.5) -> bool:
@@ -510,17 +580,18 @@ def _collapsed(bbox, direction: str):
     return Bbox([[x0, y0], [x1, y1]])
 
 
-def _panel_box(ax, renderer, drawn_texts: set):
+def _panel_box(ax, renderer, drawn_texts: set, drawn_ticks: dict):
     """The extent of panel ``ax`` and its decorations as last rendered (see :meth:`LiveFigure.layout_boxes`).
 
     The same parts as ``Axes.get_tightbbox(renderer, for_layout_only=True)``
     (matplotlib 3.10): the panel itself; for each visible axis, its drawn
     tick labels, its offset text and its label (collapsed across); the
     titles (collapsed to their height); the other children that are not
-    clipped to the panel (legends by their frame as drawn, anything else by
-    its own ``get_tightbbox``).
+    clipped to the panel (legends by their frame as drawn, spines with the
+    ticks the render drew, anything else by its own ``get_tightbbox``).
     """
     from matplotlib.legend import Legend
+    from matplotlib.spines import Spine
     from matplotlib.transforms import Bbox
 
     if not ax.get_visible():
@@ -553,6 +624,15 @@ def _panel_box(ax, renderer, drawn_texts: set):
         if isinstance(artist, Legend):
             patch = artist.legendPatch              # its bounds are set to the legend's box at each draw
             box = Bbox.from_bounds(patch.get_x(), patch.get_y(), patch.get_width(), patch.get_height())
+        elif isinstance(artist, Spine) and id(getattr(artist, "axis", None)) in drawn_ticks:
+            # a spine's extent includes its axis's drawn tick marks; matplotlib would locate
+            # and format the ticks again to find them, so it is handed those of the render
+            axis = artist.axis
+            axis._update_ticks = lambda: drawn_ticks[id(axis)]
+            try:
+                box = artist.get_tightbbox(renderer)
+            finally:
+                del axis._update_ticks
         else:                                       # texts read their cached layout
             box = artist.get_tightbbox(renderer)
         if usable(box):
