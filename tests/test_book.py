@@ -223,6 +223,41 @@ def _parse(page: Path) -> _Links:
     return parser
 
 
+class _Images(HTMLParser):
+    """The ``<img>`` tags inside a page's content (``<article>``; not the header's launch buttons), as attribute dicts."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0
+        self.images: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "article":
+            self.depth += 1
+        elif tag == "img" and self.depth:
+            self.images.append(dict(attrs))
+
+    def handle_endtag(self, tag):
+        if tag == "article":
+            self.depth -= 1
+
+
+def test_page_figures_load_lazily():
+    """Every figure in a page's content loads lazily (lecode._sphinx.images), so a page's first
+    paint waits for none of them (issue 11: initial load <= 5 MB; benchmarks/bench_site.py)."""
+    _require_site()
+    eager, counted = [], 0
+    for entry in toc_entries():
+        parser = _Images()
+        parser.feed((SITE / f"{entry}.html").read_text(encoding="utf-8"))
+        for attrs in parser.images:
+            counted += 1
+            if attrs.get("loading") != "lazy":
+                eager.append(f"{entry}: {attrs.get('src')}")
+    assert counted > 50, f"only {counted} images found in the pages' content"
+    assert not eager, "images loaded eagerly:\n" + "\n".join(eager[:20])
+
+
 def test_site_has_a_page_for_every_toc_entry():
     _require_site()
     missing = [e for e in toc_entries() if not (SITE / f"{e}.html").exists()]

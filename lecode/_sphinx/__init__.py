@@ -1,6 +1,6 @@
 """The book's Sphinx extension (``_config.yml``: ``extra_extensions: [lecode._sphinx]``).
 
-Two parts, each in its own module:
+Three parts, each in its own module:
 
 * :mod:`lecode._sphinx.player` — every explorer of the book becomes a
   scrubbable player on the website: frames precomputed by the explorer's own
@@ -9,6 +9,8 @@ Two parts, each in its own module:
 * :mod:`lecode._sphinx.numbering` — theorems, equations, exercises and
   figures numbered within their chapter (Theorem 4.2, (4.12)), the chapter
   number taken from the chapter's title ("# 4. The phase transition").
+* :mod:`lecode._sphinx.images` — the pages' figures load lazily, so that a
+  page's first paint does not wait for them.
 
 Only the book build imports this package (it needs Sphinx and docutils);
 ``lecode`` itself does not.
@@ -16,10 +18,11 @@ Only the book build imports this package (it needs Sphinx and docutils);
 
 from __future__ import annotations
 
-from . import numbering, player
+from . import images, numbering, player
 
 
 def setup(app):
+    images.setup(app)
     numbering.setup(app)
     player.setup(app)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": False}
