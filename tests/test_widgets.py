@@ -584,6 +584,17 @@ def _extreme_settings(explorer):
     return [{}] + one + [low, high]
 
 
+def _updated_at_extremes(live):
+    """Update ``live`` to each of :func:`_extreme_settings` in turn; yield ``(changes, image)`` for
+    every setting its ``compute`` accepts (rejected ones are skipped)."""
+    for changes in _extreme_settings(live.explorer):
+        try:
+            image = live.update(**changes)
+        except ValueError:
+            continue
+        yield changes, image
+
+
 @pytest.mark.parametrize("factory", _every_explorer())
 def test_no_text_is_clipped_at_extreme_control_values(factory):
     """After every update, at the ends of every control, every text lies inside the figure.
@@ -594,13 +605,8 @@ def test_no_text_is_clipped_at_extreme_control_values(factory):
     and not run into another panel's. Settings that ``compute`` rejects are
     skipped.
     """
-    explorer = factory()
-    live = explorer.live()
-    for changes in _extreme_settings(explorer):
-        try:
-            live.update(**changes)
-        except ValueError:
-            continue
+    live = factory().live()
+    for changes, _ in _updated_at_extremes(live):
         bad = _text_outside_or_overlapping(live)
         assert not bad, f"{changes or 'defaults'}: " + "; ".join(bad)
 
@@ -615,13 +621,8 @@ def test_layout_boxes_read_from_the_render_equal_matplotlibs_tight_boxes(factory
     to a hundredth of a pixel (both read the same cached text layouts, so
     they agree exactly unless a part is missed or added).
     """
-    explorer = factory()
-    live = explorer.live()
-    for changes in _extreme_settings(explorer):
-        try:
-            live.update(**changes)
-        except ValueError:
-            continue
+    live = factory().live()
+    for changes, _ in _updated_at_extremes(live):
         fast = live.layout_boxes()
         renderer = live.canvas.get_renderer()
         slow = [ax.get_tightbbox(renderer, for_layout_only=True) for ax in live.axes]
@@ -643,12 +644,8 @@ def test_titles_placed_once_render_the_same_pixels_as_automatic_placement(factor
     explorer = factory()
     fast, slow = explorer.live(image_format="png"), explorer.live(image_format="png")
     slow._place_titles_once = False
-    for changes in _extreme_settings(explorer):
-        try:
-            a = fast.update(**changes)
-        except ValueError:
-            continue
-        assert a == slow.update(**changes), f"{changes or 'defaults'}"
+    for changes, image in _updated_at_extremes(fast):
+        assert image == slow.update(**changes), f"{changes or 'defaults'}"
 
 
 def test_titles_placed_once_apply_to_plain_panels_and_fall_back_when_a_title_must_move():
